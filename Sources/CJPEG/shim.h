@@ -1,0 +1,3 @@
+// Shim for the CJPEG system library (see Package.swift).
+#pragma once
+#include <turbojpeg.h>

@@ -1,0 +1,1 @@
+// Data: see the files of this folder.

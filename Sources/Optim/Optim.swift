@@ -1,0 +1,1 @@
+// Optim: see the files of this folder.

@@ -1,0 +1,1 @@
+// SimCLR: see the files of this folder.
