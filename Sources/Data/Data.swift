@@ -1,1 +1,0 @@
-// Data: see the files of this folder.
