@@ -1,0 +1,110 @@
+// AtomicFile: replacing a file so that a crash at any instant leaves either the old or the new
+// contents at its path, never a torn mix. Weights (safetensors) and checkpoints are saved with it.
+//
+// Protocol (POSIX): write the bytes to a fresh temporary file in the same directory (same file
+// system, so the rename cannot degrade to a copy), fsync it, rename it over the target (rename(2)
+// replaces the directory entry atomically), then fsync the directory so that the rename itself
+// is durable. A crash before the rename leaves the old file and a stray `.<name>.tmp-*` file,
+// which is harmless and never read.
+
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+    private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { Glibc.write(fd, p, n) }
+    private func systemClose(_ fd: Int32) -> Int32 { Glibc.close(fd) }
+#elseif canImport(Darwin)
+    import Darwin
+    private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { Darwin.write(fd, p, n) }
+    private func systemClose(_ fd: Int32) -> Int32 { Darwin.close(fd) }
+#endif
+
+/// A failure while writing a file atomically; the message names the path and the step.
+public struct AtomicFileError: LocalizedError, Equatable {
+    /// The file (or directory) the failing step was working on.
+    public let path: String
+    /// What was being done ("create temporary file", "write", "fsync", "rename to ...", ...).
+    public let step: String
+    /// The system's explanation (strerror), or the reason for a simulated failure.
+    public let reason: String
+
+    public var errorDescription: String? { "cannot write \(path): \(step) failed: \(reason)" }
+}
+
+/// Crash-safe replacement of whole files.
+public enum AtomicFile {
+    /// Writes `bytes` to `url` atomically: a temporary file in the same directory is written,
+    /// fsynced and renamed over `url`, then the directory is fsynced. Readers see the old or the
+    /// new contents, never a mix; after a crash, `url` holds one or the other in full.
+    /// The new file gets mode 0666 minus the umask. Errors name the path.
+    public static func write<Bytes: ContiguousBytes>(_ bytes: Bytes, to url: URL) throws {
+        try write(bytes, to: url, beforeRename: nil)
+    }
+
+    /// `write(_:to:)` with a test hook run after the temporary file is complete and fsynced,
+    /// before the rename. If the hook throws, the error propagates and the temporary file is left
+    /// in place, exactly as a crash at that instant would leave it.
+    static func write<Bytes: ContiguousBytes>(
+        _ bytes: Bytes, to url: URL, beforeRename: (() throws -> Void)?
+    ) throws {
+        let target = url.standardizedFileURL
+        let directory = target.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(
+            ".\(target.lastPathComponent).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))")
+
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            throw AtomicFileError(
+                path: target.path, step: "create temporary file \(temporary.path)", reason: lastError())
+        }
+        var isOpen = true
+        do {
+            try bytes.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = systemWrite(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw AtomicFileError(path: target.path, step: "write to \(temporary.path)", reason: lastError())
+                    }
+                    done += n
+                }
+            }
+            guard fsync(fd) == 0 else {
+                throw AtomicFileError(path: target.path, step: "fsync \(temporary.path)", reason: lastError())
+            }
+            isOpen = false
+            guard systemClose(fd) == 0 else {
+                throw AtomicFileError(path: target.path, step: "close \(temporary.path)", reason: lastError())
+            }
+        } catch {
+            if isOpen { _ = systemClose(fd) }
+            unlink(temporary.path)
+            throw error
+        }
+
+        try beforeRename?()
+
+        guard rename(temporary.path, target.path) == 0 else {
+            let reason = lastError()
+            unlink(temporary.path)
+            throw AtomicFileError(path: target.path, step: "rename \(temporary.path) over it", reason: reason)
+        }
+        try syncDirectory(directory, for: target)
+    }
+
+    /// fsync of the directory, so that the rename survives a power loss.
+    private static func syncDirectory(_ directory: URL, for target: URL) throws {
+        let dfd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else {
+            throw AtomicFileError(path: target.path, step: "open directory \(directory.path)", reason: lastError())
+        }
+        defer { _ = systemClose(dfd) }
+        // Some file systems cannot fsync directories (EINVAL); the rename is done either way.
+        guard fsync(dfd) == 0 || errno == EINVAL else {
+            throw AtomicFileError(path: target.path, step: "fsync directory \(directory.path)", reason: lastError())
+        }
+    }
+
+    private static func lastError() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,216 @@
+// The safetensors container: encode / parse round trips, the exact byte layout, dtype
+// conversions, and every refusal of a malformed file (each must throw, naming file and tensor).
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import TensorCore
+
+/// Asserts that `body` throws an error whose message contains every string of `parts`; returns it.
+@discardableResult
+func assertThrowsMessage<T>(
+    _ body: @autoclosure () throws -> T, containing parts: [String],
+    file: StaticString = #filePath, line: UInt = #line
+) -> Error? {
+    do {
+        _ = try body()
+        XCTFail("expected an error mentioning \(parts)", file: file, line: line)
+        return nil
+    } catch {
+        let message = error.localizedDescription
+        for part in parts where !message.contains(part) {
+            XCTFail("error message \"\(message)\" does not mention \"\(part)\"", file: file, line: line)
+        }
+        return error
+    }
+}
+
+/// A safetensors file from a literal header and body (for malformed inputs).
+func rawSafeTensors(header: String, body: [UInt8], declaredLength: UInt64? = nil) -> Data {
+    let h = Array(header.utf8)
+    var out = Data()
+    withUnsafeBytes(of: (declaredLength ?? UInt64(h.count)).littleEndian) { out.append(contentsOf: $0) }
+    out.append(contentsOf: h)
+    out.append(contentsOf: body)
+    return out
+}
+
+final class SafeTensorsFormatTests: XCTestCase {
+    /// Two F32 tensors and one I64, with metadata.
+    func makeRecords() -> [SafeTensors.Record] {
+        var rng = TestRNG(seed: 7)
+        return [
+            SafeTensors.Record(name: "layer1.0.conv1.weight", tensor: rng.tensor([4, 3, 3, 3])),
+            SafeTensors.Record(name: "bn1.num_batches_tracked", tensor: Tensor(shape: [], values: [391]), dtype: .i64),
+            SafeTensors.Record(name: "bn1.bias", tensor: rng.tensor([5])),
+            SafeTensors.Record(name: "empty", tensor: Tensor(shape: [0, 3])),
+        ]
+    }
+
+    func testRoundTripInMemoryKeepsValuesDtypesAndMetadata() throws {
+        let records = makeRecords()
+        let metadata = ["format": "pt", "note": "quote \" backslash \\ newline \n tab \t é"]
+        let bytes = try SafeTensors.encode(records, metadata: metadata)
+        let file = try SafeTensorsFile(bytes: bytes, path: "mem.safetensors")
+        XCTAssertEqual(file.metadata, metadata)
+        XCTAssertEqual(file.names, ["bn1.bias", "bn1.num_batches_tracked", "empty", "layer1.0.conv1.weight"])
+        for r in records {
+            let e = try file.entry(r.name)
+            XCTAssertEqual(e.dtype, r.dtype, r.name)
+            XCTAssertEqual(e.shape, r.tensor.shape, r.name)
+            // Bit-exact: the format stores raw values.
+            XCTAssertEqual(try file.tensor(named: r.name).array, r.tensor.array, r.name)
+        }
+        XCTAssertEqual(try file.integers(named: "bn1.num_batches_tracked"), [391])
+    }
+
+    func testLayoutHeaderPaddedAndSortedDataAligned() throws {
+        let bytes = try SafeTensors.encode(makeRecords(), metadata: ["k": "v"])
+        let n = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        XCTAssertEqual((8 + n) % 8, 0, "data section must start 8-byte aligned")
+        let header = String(decoding: bytes[8..<8 + n], as: UTF8.self)
+        XCTAssertTrue(header.hasPrefix("{\"__metadata__\":{\"k\":\"v\"},\"bn1.bias\":"), header)
+        XCTAssertTrue(header.trimmingCharacters(in: .whitespaces).hasSuffix("}"), header)
+        // I64 is laid out first (offset 0, 8 bytes), then F32 tensors by name.
+        XCTAssertTrue(header.contains("\"bn1.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}"), header)
+        XCTAssertTrue(header.contains("\"bn1.bias\":{\"dtype\":\"F32\",\"shape\":[5],\"data_offsets\":[8,28]}"), header)
+        XCTAssertEqual(bytes.count, 8 + n + 8 + 20 + 0 + 4 * 108)
+        // The I64 value is stored little-endian.
+        let v = bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 8 + n, as: Int64.self)) }
+        XCTAssertEqual(v, 391)
+    }
+
+    func testHalfAndBFloatConversionOfSpecialValues() throws {
+        XCTAssertEqual(halfToFloat(0x3C00), 1)
+        XCTAssertEqual(halfToFloat(0xC000), -2)
+        XCTAssertEqual(halfToFloat(0x7BFF), 65504)
+        XCTAssertEqual(halfToFloat(0x0001), Float(bitPattern: 0x3380_0000))  // 2^-24, smallest subnormal
+        XCTAssertEqual(halfToFloat(0x03FF), 1023 * Float(bitPattern: 0x3380_0000))
+        XCTAssertEqual(halfToFloat(0x8000).bitPattern, (-Float(0)).bitPattern)
+        XCTAssertEqual(halfToFloat(0x7C00), .infinity)
+        XCTAssertEqual(halfToFloat(0xFC00), -.infinity)
+        XCTAssertTrue(halfToFloat(0x7E00).isNaN)
+        // Every finite half agrees with Swift's own conversion where available.
+        #if !(os(macOS) && arch(x86_64))
+            for bits in UInt16(0)...UInt16.max where !Float16(bitPattern: bits).isNaN {
+                XCTAssertEqual(halfToFloat(bits), Float(Float16(bitPattern: bits)), "half bits \(bits)")
+            }
+        #endif
+
+        let header = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},"
+            + "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[4,8]}}"
+        let file = try SafeTensorsFile(
+            bytes: rawSafeTensors(header: header, body: [0x00, 0x7C, 0x00, 0xBC, 0x80, 0x3F, 0x80, 0xFF]), path: "x")
+        XCTAssertEqual(try file.tensor(named: "h").array, [.infinity, -1])
+        XCTAssertEqual(try file.tensor(named: "b").array, [1, -.infinity])
+    }
+
+    func testReadIntoChecksShapeAndRequestedDtype() throws {
+        let file = try SafeTensorsFile(bytes: SafeTensors.encode(makeRecords()), path: "m.safetensors")
+        let t = Tensor(shape: [5])
+        try file.read("bn1.bias", into: t, requiring: .f32)
+        XCTAssertEqual(t.array, makeRecords()[2].tensor.array)
+        assertThrowsMessage(try file.read("bn1.bias", into: Tensor(shape: [1, 5])), containing: ["'bn1.bias'", "[1, 5]", "[5]"])
+        assertThrowsMessage(
+            try file.read("bn1.num_batches_tracked", into: Tensor(shape: []), requiring: .f32),
+            containing: ["'bn1.num_batches_tracked'", "I64", "F32"])
+        assertThrowsMessage(try file.tensor(named: "nope"), containing: ["m.safetensors", "'nope'"])
+    }
+
+    func testEncodeRefusesDuplicatesAndNonIntegers() {
+        let t = Tensor(shape: [1])
+        assertThrowsMessage(
+            try SafeTensors.encode([.init(name: "a", tensor: t), .init(name: "a", tensor: t)], path: "o.safetensors"),
+            containing: ["o.safetensors", "'a'"])
+        assertThrowsMessage(
+            try SafeTensors.encode([.init(name: "n", tensor: Tensor(shape: [2], values: [1, 2.5]), dtype: .i64)]),
+            containing: ["'n'", "2.5", "index 1"])
+        assertThrowsMessage(
+            try SafeTensors.encode([.init(name: "n", tensor: Tensor(shape: [1], values: [.nan]), dtype: .i64)]),
+            containing: ["'n'"])
+        assertThrowsMessage(try SafeTensors.encode([.init(name: "h", tensor: t, dtype: .f16)]), containing: ["'h'", "F16"])
+    }
+
+    // MARK: Refusals of malformed files
+
+    func testRefusesFileShorterThanHeaderLength() {
+        assertThrowsMessage(try SafeTensorsFile(bytes: Data([1, 2, 3]), path: "short.st"), containing: ["short.st", "3 bytes"])
+    }
+
+    func testRefusesHeaderLengthBeyondFile() {
+        let data = rawSafeTensors(header: "{}", body: [], declaredLength: 1000)
+        assertThrowsMessage(try SafeTensorsFile(bytes: data, path: "long.st"), containing: ["long.st", "1000", "beyond"])
+        let huge = rawSafeTensors(header: "{}", body: [], declaredLength: UInt64.max)
+        assertThrowsMessage(try SafeTensorsFile(bytes: huge, path: "huge.st"), containing: ["huge.st", "beyond"])
+    }
+
+    func testRefusesGarbageJSON() {
+        for header in ["{\"a\": {\"dtype\": ", "not json at all", "[1, 2]", "\u{FF}\u{FE}"] {
+            assertThrowsMessage(
+                try SafeTensorsFile(bytes: rawSafeTensors(header: header, body: []), path: "garbage.st"),
+                containing: ["garbage.st", "JSON"])
+        }
+        assertThrowsMessage(
+            try SafeTensorsFile(bytes: rawSafeTensors(header: "{\"__metadata__\": {\"k\": 1}}", body: []), path: "meta.st"),
+            containing: ["meta.st", "__metadata__"])
+    }
+
+    func testRefusesMalformedEntriesNamingTheTensor() {
+        let cases: [(String, [String])] = [
+            ("{\"w\": {\"dtype\": \"Q8\", \"shape\": [1], \"data_offsets\": [0, 4]}}", ["'w'", "Q8"]),
+            ("{\"w\": {\"dtype\": \"F32\", \"data_offsets\": [0, 4]}}", ["'w'", "shape"]),
+            ("{\"w\": {\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 4]}}", ["'w'"]),
+            ("{\"w\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 4]}}", ["'w'", "negative"]),
+            ("{\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4]}}", ["'w'", "data_offsets"]),
+            ("{\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 0]}}", ["'w'", "begin <= end"]),
+            // Offsets that do not match shape x dtype size.
+            ("{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 4]}}", ["'w'", "needs 8"]),
+            ("{\"w\": {\"dtype\": \"F64\", \"shape\": [4611686018427387904, 4], \"data_offsets\": [0, 4]}}", ["'w'", "too large"]),
+        ]
+        for (header, parts) in cases {
+            assertThrowsMessage(
+                try SafeTensorsFile(bytes: rawSafeTensors(header: header, body: [0, 0, 0, 0]), path: "bad.st"),
+                containing: ["bad.st"] + parts)
+        }
+    }
+
+    func testRefusesOverlapGapAndTrailingBytes() {
+        let overlap = "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]},"
+            + " \"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}"
+        assertThrowsMessage(
+            try SafeTensorsFile(bytes: rawSafeTensors(header: overlap, body: Array(repeating: 0, count: 8)), path: "o.st"),
+            containing: ["o.st", "'b'", "overlap", "'a'"])
+        let gap = "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}"
+        assertThrowsMessage(
+            try SafeTensorsFile(bytes: rawSafeTensors(header: gap, body: Array(repeating: 0, count: 8)), path: "g.st"),
+            containing: ["g.st", "'a'", "no tensor"])
+        let one = "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}"
+        assertThrowsMessage(
+            try SafeTensorsFile(bytes: rawSafeTensors(header: one, body: Array(repeating: 0, count: 6)), path: "t.st"),
+            containing: ["t.st", "2 bytes"])
+    }
+
+    func testRefusesTruncatedBodyNamingTheTensor() throws {
+        let bytes = try SafeTensors.encode(makeRecords())
+        // Cut into the last tensor's bytes (layer1.0.conv1.weight is laid out last).
+        for cut in [1, 4, 100] {
+            assertThrowsMessage(
+                try SafeTensorsFile(bytes: bytes.prefix(bytes.count - cut), path: "cut.safetensors"),
+                containing: ["cut.safetensors", "truncated", "'layer1.0.conv1.weight'"])
+        }
+        // Cut before the data section: the header length now points beyond the file.
+        assertThrowsMessage(try SafeTensorsFile(bytes: bytes.prefix(20), path: "cut.safetensors"), containing: ["beyond"])
+    }
+
+    func testUnorderedOffsetsAndEmptyFileAreAccepted() throws {
+        // The reference reader accepts any key order; offsets only need to tile the data section.
+        let header = "{\"a\": {\"dtype\": \"I32\", \"shape\": [1], \"data_offsets\": [4, 8]},"
+            + " \"b\": {\"dtype\": \"I32\", \"shape\": [1], \"data_offsets\": [0, 4]}}  "
+        let file = try SafeTensorsFile(bytes: rawSafeTensors(header: header, body: [1, 0, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF]), path: "u")
+        XCTAssertEqual(try file.integers(named: "a"), [-2])
+        XCTAssertEqual(try file.tensor(named: "b").array, [1])
+        let empty = try SafeTensorsFile(bytes: rawSafeTensors(header: "{}", body: []), path: "e")
+        XCTAssertTrue(empty.entries.isEmpty)
+        XCTAssertTrue(empty.metadata.isEmpty)
+    }
+}
