@@ -91,3 +91,13 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         return "Tensor(\(shape), [\(head)\(count > 8 ? ", ..." : "")])"
     }
 }
+
+extension Tensor {
+    /// A copy with another shape of the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "reshaped: \(shape) to \(newShape)")
+        let t = Tensor(shape: newShape)
+        t.data.update(from: data, count: count)
+        return t
+    }
+}

@@ -323,7 +323,10 @@ public final class Primitive: @unchecked Sendable {
         let st = args.withUnsafeBufferPointer {
             dnnl_primitive_execute(primitive, DNNLContext.shared.stream, Int32($0.count), $0.baseAddress)
         }
-        precondition(st == dnnl_success, "dnnl_primitive_execute(\(name)) failed: \(DNNLError.name(st))")
+        if st != dnnl_success {
+            // A failed execute means a planning bug (wrong arguments bound): stop loudly.
+            fatalError("dnnl_primitive_execute(\(name)) failed: \(DNNLError.name(st))")
+        }
     }
 
     /// Binds and executes once.

@@ -1,0 +1,107 @@
+// BatchNorm2d on oneDNN, optionally with the following ReLU fused in.
+//
+// Training: y = gamma * (x - mu_B) / sqrt(var_B + eps) + beta with batch statistics over (N, H, W)
+// (biased variance for normalising); running_mean/var follow PyTorch: r = (1 - m) r + m s with
+// momentum m = 0.1 and the unbiased batch variance for running_var; num_batches_tracked += 1.
+// Evaluation: the running statistics. With `fusedReLU`, y = max(0, BN(x)) and the backward pass
+// applies the ReLU mask from oneDNN's workspace before the BN gradient.
+
+import CDNNL
+import Foundation
+import TensorCore
+
+public final class BatchNorm2d: PlannedLayer {
+    public let channels: Int
+    public let epsilon: Float
+    public let momentum: Float
+    public let fusedReLU: Bool
+    /// Whether the backward pass may overwrite the incoming gradient (false when a residual
+    /// branch still needs it).
+    public var backwardInPlace = true
+    public let weight: Parameter, bias: Parameter
+    public let runningMean: Buffer, runningVar: Buffer, numBatchesTracked: Buffer
+
+    public init(channels: Int, name: String, fusedReLU: Bool = false, epsilon: Float = 1e-5, momentum: Float = 0.1) {
+        self.channels = channels
+        self.epsilon = epsilon
+        self.momentum = momentum
+        self.fusedReLU = fusedReLU
+        weight = Parameter(name: name + ".weight", role: .normScale, value: Tensor(shape: [channels], repeating: 1))
+        bias = Parameter(name: name + ".bias", role: .normShift, value: Tensor(shape: [channels]))
+        runningMean = Buffer(name: name + ".running_mean", value: Tensor(shape: [channels]))
+        runningVar = Buffer(name: name + ".running_var", value: Tensor(shape: [channels], repeating: 1))
+        numBatchesTracked = Buffer(name: name + ".num_batches_tracked", value: Tensor(shape: []), isInteger: true)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var buffers: [Buffer] { [runningMean, runningVar, numBatchesTracked] }
+
+    func paramMemory(_ t: Tensor) -> Memory {
+        Memory(.plain([channels]), pointer: UnsafeMutableRawPointer(t.data), owner: t)
+    }
+
+    public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
+        let d = x.desc.dims
+        precondition(d[1] == channels, "BatchNorm2d(\(weight.name)): input \(d), expected \(channels) channels")
+        var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+        if fusedReLU { flags |= dnnl_fuse_norm_relu.rawValue }
+        if !b.training { flags |= dnnl_use_global_stats.rawValue }
+        var data = x.desc.raw
+        let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
+        let eps = epsilon
+        let fwd = try makePrimitive("bn fwd \(weight.name)", dnnl_batch_normalization_desc_t.self) {
+            dnnl_batch_normalization_forward_desc_init($0, prop, &data, eps, flags)
+        }
+        let y = b.activation(fwd.md(dnnl_query_dst_md))
+        let scale = paramMemory(weight.value), shift = paramMemory(bias.value)
+        if !b.training {
+            fwd.bind([(Arg.src, x), (Arg.dst, y), (Arg.mean, paramMemory(runningMean.value)),
+                      (Arg.variance, paramMemory(runningVar.value)), (Arg.scale, scale), (Arg.shift, shift)])
+            b.forward(fwd)
+            return (y, nil)
+        }
+        let mean = b.activation(.plain([channels])), variance = b.activation(.plain([channels]))
+        var args: [(Int32, Memory)] = [(Arg.src, x), (Arg.dst, y), (Arg.mean, mean), (Arg.variance, variance),
+                                       (Arg.scale, scale), (Arg.shift, shift)]
+        var workspace: Memory?
+        if let ws = fwd.workspaceDesc {
+            workspace = b.activation(ws)
+            args.append((Arg.workspace, workspace!))
+        }
+        fwd.bind(args)
+        b.forward(fwd)
+        // Running statistics, PyTorch convention (unbiased variance, momentum 0.1).
+        let count = Float(d[0] * d[2] * d[3])
+        let unbias = count > 1 ? count / (count - 1) : 1
+        let m = momentum, c = channels
+        let rm = runningMean.value, rv = runningVar.value, nbt = numBatchesTracked.value
+        b.forwardHost {
+            let mu = mean.floats, v = variance.floats
+            for i in 0..<c {
+                rm[i] = (1 - m) * rm[i] + m * mu[i]
+                rv[i] = (1 - m) * rv[i] + m * v[i] * unbias
+            }
+            nbt[0] += 1
+        }
+
+        let backward: BackwardPlanner = { [weight, bias, backwardInPlace] dyIn, b in
+            let dy = try reordered(dyIn, to: y.desc, b, backward: true)
+            if dy !== dyIn { b.release(dyIn) }
+            var diff = y.desc.raw, dat = x.desc.raw
+            let bwd = try makePrimitive("bn bwd \(weight.name)", dnnl_batch_normalization_desc_t.self, hint: fwd) {
+                dnnl_batch_normalization_backward_desc_init($0, dnnl_backward, &diff, &dat, eps, flags)
+            }
+            let dx = backwardInPlace && dy.desc == x.desc ? dy : b.gradient(bwd.md(dnnl_query_diff_src_md))
+            var bargs: [(Int32, Memory)] = [
+                (Arg.src, x), (Arg.mean, mean), (Arg.variance, variance), (Arg.diffDst, dy), (Arg.scale, scale), (Arg.shift, shift),
+                (Arg.diffSrc, dx), (Arg.diffScale, self.paramMemory(weight.grad)), (Arg.diffShift, self.paramMemory(bias.grad)),
+            ]
+            if let ws = workspace { bargs.append((Arg.workspace, ws)) }
+            bwd.bind(bargs)
+            b.backward(bwd)
+            if dx !== dy { b.release(dy) }
+            return dx
+        }
+        return (y, backward)
+    }
+}

@@ -1,0 +1,111 @@
+// Conv2d: 2-D convolution without bias on oneDNN (forward, backward data, backward weights).
+//
+// y[n, o, i, j] = sum_{c, u, v} w[o, c, u, v] * x[n, c, s*i + u - p, s*j + v - p]
+// Activations stay in the layout oneDNN picks (`format_tag_any`, e.g. nChw16c on AVX-512).
+// The weight is kept in plain OIHW (PyTorch's layout, for I/O and the optimizer) and reordered to
+// the primitive's layout before every forward; the weight gradient is reordered back to OIHW.
+
+import CDNNL
+import Foundation
+import TensorCore
+
+public final class Conv2d: PlannedLayer {
+    public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
+    /// [outChannels, inChannels, kernel, kernel], torchvision init: Kaiming normal, fan_out, ReLU gain.
+    public let weight: Parameter
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                name: String, rng: inout RandomState) {
+        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0)
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        let w = Tensor(shape: [outChannels, inChannels, kernel, kernel])
+        let std = (2.0 / Float(outChannels * kernel * kernel)).squareRoot()
+        for i in 0..<w.count { w[i] = std * rng.normal() }
+        weight = Parameter(name: name + ".weight", role: .weight, value: w)
+    }
+
+    public var parameters: [Parameter] { [weight] }
+    public var buffers: [Buffer] { [] }
+
+    /// Output spatial size for an input of size `n`.
+    public func outputSize(_ n: Int) -> Int { (n + 2 * padding - kernel) / stride + 1 }
+
+    public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
+        let d = x.desc.dims
+        precondition(d.count == 4 && d[1] == inChannels, "Conv2d(\(weight.name)): input \(d), expected [N, \(inChannels), H, W]")
+        let (n, h, w) = (d[0], d[2], d[3])
+        let oh = outputSize(h), ow = outputSize(w)
+        precondition(oh > 0 && ow > 0, "Conv2d(\(weight.name)): input \(h)x\(w) too small")
+        let wdims = [outChannels, inChannels, kernel, kernel]
+        var srcAny = MemoryDesc.any(d).raw, wAny = MemoryDesc.any(wdims).raw
+        var dstAny = MemoryDesc.any([n, outChannels, oh, ow]).raw
+        let strides = dnnlDims([stride, stride]), pads = dnnlDims([padding, padding])
+        let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
+        let fwd = try makePrimitive("conv fwd \(weight.name)", dnnl_convolution_desc_t.self) { cd in
+            withDims(strides) { s in withDims(pads) { p in
+                dnnl_convolution_forward_desc_init(cd, prop, dnnl_convolution_direct, &srcAny, &wAny, nil, &dstAny, s, p, p)
+            } }
+        }
+        let src = try reordered(x, to: fwd.md(dnnl_query_src_md), b)
+        // Weights: plain master copy -> primitive layout, every forward.
+        let wPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.value.data), owner: weight.value)
+        let wDesc = fwd.md(dnnl_query_weights_md)
+        let wMem: Memory
+        if wDesc == wPlain.desc {
+            wMem = wPlain
+        } else {
+            wMem = Memory(wDesc)
+            let r = try Primitive(reorderFrom: wPlain.desc, to: wDesc)
+            r.bind([(Arg.src, wPlain), (Arg.dst, wMem)])
+            b.forward(r)
+        }
+        let y = b.activation(fwd.md(dnnl_query_dst_md))
+        fwd.bind([(Arg.src, src), (Arg.weights, wMem), (Arg.dst, y)])
+        b.forward(fwd)
+        guard b.training else { return (y, nil) }
+
+        let backward: BackwardPlanner = { [weight] dyIn, b in
+            let dy = try reordered(dyIn, to: y.desc, b, backward: true)
+            if dy !== dyIn { b.release(dyIn) }
+            var srcD = src.desc.raw, dstD = y.desc.raw, wA = MemoryDesc.any(wdims).raw
+            // Weight gradient: dW = sum over batch of dy (x) x, in the primitive's layout, then to OIHW.
+            let bwdW = try makePrimitive("conv bwd weights \(weight.name)", dnnl_convolution_desc_t.self, hint: fwd) { cd in
+                withDims(strides) { s in withDims(pads) { p in
+                    dnnl_convolution_backward_weights_desc_init(cd, dnnl_convolution_direct, &srcD, &wA, nil, &dstD, s, p, p)
+                } }
+            }
+            let gPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.grad.data), owner: weight.grad)
+            let dwDesc = bwdW.md(dnnl_query_diff_weights_md)
+            let dW = dwDesc == gPlain.desc ? gPlain : Memory(dwDesc)
+            bwdW.bind([(Arg.src, src), (Arg.diffDst, dy), (Arg.diffWeights, dW)])
+            b.backward(bwdW)
+            if dW !== gPlain {
+                let r = try Primitive(reorderFrom: dwDesc, to: gPlain.desc)
+                r.bind([(Arg.src, dW), (Arg.dst, gPlain)])
+                b.backward(r)
+                b.retain(dW)
+            }
+            guard needInputGradient else { b.release(dy); return nil }
+            // Input gradient: dx = conv_transpose(dy, W).
+            var wD = wMem.desc.raw
+            let bwdD = try makePrimitive("conv bwd data \(weight.name)", dnnl_convolution_desc_t.self, hint: fwd) { cd in
+                withDims(strides) { s in withDims(pads) { p in
+                    dnnl_convolution_backward_data_desc_init(cd, dnnl_convolution_direct, &srcD, &wD, &dstD, s, p, p)
+                } }
+            }
+            let dx = b.gradient(src.desc)
+            bwdD.bind([(Arg.diffDst, dy), (Arg.weights, wMem), (Arg.diffSrc, dx)])
+            b.backward(bwdD)
+            b.release(dy)
+            if src === x { return dx }
+            let dxOut = try reordered(dx, to: x.desc, b, backward: true)
+            b.release(dx)
+            return dxOut
+        }
+        return (y, backward)
+    }
+}

@@ -1,0 +1,140 @@
+// A chain of planned layers run as one compiled pass per input shape: plain NCHW Float32 in,
+// plain output out (whatever layout the layers used inside), gradients back the same way.
+
+import CDNNL
+import Foundation
+import TensorCore
+
+public final class PlannedNetwork {
+    public let layers: [PlannedLayer]
+    /// Whether backward also produces dL/dx for the network's input (tests need it; the encoder does not).
+    public let producesInputGradient: Bool
+
+    /// Whether the output is flattened to [N, rest] (the encoder's h after global pooling).
+    public let flattensOutput: Bool
+
+    public init(layers: [PlannedLayer], producesInputGradient: Bool = false, flattensOutput: Bool = false) {
+        self.layers = layers
+        self.producesInputGradient = producesInputGradient
+        self.flattensOutput = flattensOutput
+    }
+
+    struct ShapeKey: Hashable { let shape: [Int], training: Bool }
+
+    /// A compiled forward (and, when training, backward) pass for one input shape.
+    public final class CompiledPass {
+        /// The input, plain layout (the forward copies the caller's tensor here).
+        public let input: Tensor
+        /// The output, plain layout.
+        public let output: Tensor
+        /// dL/d(output): written by `backward(_:)` before the backward ops run.
+        public let outputGradient: Tensor
+        /// dL/d(input), plain, when the network produces it.
+        public let inputGradient: Tensor?
+        let forwardOps: [PlanOp]
+        let backwardOps: [PlanOp]
+        let builder: PlanBuilder
+
+        /// Bytes of activation and gradient memory this pass owns.
+        public var memoryBytes: Int { builder.activationBytes }
+        /// Number of gradient slots the backward pass shares.
+        public var gradientSlots: Int { builder.gradientSlots }
+        /// Number of oneDNN primitives executed per step.
+        public var primitiveCount: Int {
+            (forwardOps + backwardOps).reduce(0) { if case .primitive = $1 { return $0 + 1 } else { return $0 } }
+        }
+
+        init(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?, builder: PlanBuilder) {
+            self.input = input
+            self.output = output
+            self.outputGradient = outputGradient
+            self.inputGradient = inputGradient
+            self.builder = builder
+            forwardOps = builder.forwardOps
+            backwardOps = builder.backwardOps
+        }
+    }
+
+    private var passes: [ShapeKey: CompiledPass] = [:]
+    private var lastTraining: CompiledPass?
+
+    /// The compiled pass for this input shape (planned on first use, then reused).
+    public func compiled(inputShape: [Int], training: Bool) throws -> CompiledPass {
+        let key = ShapeKey(shape: inputShape, training: training)
+        if let p = passes[key] { return p }
+        let b = PlanBuilder(training: training)
+        let inputTensor = Tensor(shape: inputShape)
+        let input = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(inputTensor.data), owner: inputTensor)
+        b.slotBytes = max(b.slotBytes, input.desc.byteCount)
+        var x = input
+        var planners: [BackwardPlanner] = []
+        for (i, layer) in layers.enumerated() {
+            let (y, planner) = try layer.plan(x, b, needInputGradient: i > 0 || producesInputGradient)
+            x = y
+            if let planner { planners.append(planner) }
+        }
+        let outShape = x.desc.dims
+        let tensorShape = flattensOutput ? [outShape[0], outShape.dropFirst().reduce(1, *)] : outShape
+        let output = Tensor(shape: tensorShape)
+        let outMem = Memory(.plain(outShape), pointer: UnsafeMutableRawPointer(output.data), owner: output)
+        let last = x
+        if last.desc == outMem.desc {
+            b.forwardHost { output.data.update(from: last.floats, count: output.count) }
+        } else {
+            let r = try Primitive(reorderFrom: last.desc, to: outMem.desc)
+            r.bind([(Arg.src, last), (Arg.dst, outMem)])
+            b.forward(r)
+        }
+        let outputGradient = Tensor(shape: tensorShape)
+        var inputGradient: Tensor?
+        if training {
+            let dy = Memory(.plain(outShape), pointer: UnsafeMutableRawPointer(outputGradient.data), owner: outputGradient)
+            var g: Memory? = dy
+            for planner in planners.reversed() {
+                guard let gin = g else { break }
+                g = try planner(gin, b)
+            }
+            if producesInputGradient, let g {
+                let dx = Tensor(shape: inputShape)
+                let dxMem = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(dx.data), owner: dx)
+                let r = try Primitive(reorderFrom: g.desc, to: dxMem.desc)
+                r.bind([(Arg.src, g), (Arg.dst, dxMem)])
+                b.backward(r)
+                inputGradient = dx
+            }
+            if let g { b.release(g) }
+        }
+        let pass = CompiledPass(input: inputTensor, output: output, outputGradient: outputGradient,
+                                inputGradient: inputGradient, builder: b)
+        passes[key] = pass
+        return pass
+    }
+
+    /// Forgets every compiled pass (frees their memory).
+    public func releasePlans() { passes.removeAll(); lastTraining = nil }
+
+    /// Runs the forward pass on `x` (plain layout). The result is owned by the compiled pass and
+    /// overwritten by the next call with the same shape.
+    @discardableResult
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        let pass = try compiled(inputShape: x.shape, training: training)
+        pass.input.assign(x)
+        for op in pass.forwardOps { op.run() }
+        DNNLContext.shared.wait()
+        lastTraining = training ? pass : nil
+        return pass.output
+    }
+
+    /// Back-propagates dL/d(output) (same element count as the last training forward's output)
+    /// and returns dL/d(input) when the network produces it. Parameter gradients are written
+    /// (not accumulated) into each `Parameter.grad`.
+    @discardableResult
+    public func backward(_ dy: Tensor) -> Tensor? {
+        guard let pass = lastTraining else { preconditionFailure("backward without a training forward") }
+        precondition(dy.count == pass.output.count, "backward: gradient \(dy.shape), expected \(pass.output.shape)")
+        pass.outputGradient.assign(dy)
+        for op in pass.backwardOps { op.run() }
+        DNNLContext.shared.wait()
+        return pass.inputGradient
+    }
+}

@@ -1,0 +1,139 @@
+// Residual blocks (He et al. 2016) as torchvision builds them: BasicBlock (3x3, 3x3) and
+// Bottleneck (1x1, 3x3 with the stride, 1x1 with expansion 4), each conv followed by BatchNorm,
+// ReLU fused into every BN but the last, then y = ReLU(main(x) + shortcut(x)) where the
+// shortcut is identity or, when the shape changes, a 1x1 strided conv + BN ("downsample").
+
+import CDNNL
+import Foundation
+import TensorCore
+
+public final class ResidualBlock: PlannedLayer {
+    public let convs: [Conv2d]
+    public let norms: [BatchNorm2d]
+    public let downsample: (Conv2d, BatchNorm2d)?
+
+    /// `name` is the torchvision prefix, e.g. "layer2.0".
+    public init(bottleneck: Bool, inChannels: Int, planes: Int, stride: Int, name: String, rng: inout RandomState) {
+        let outChannels = bottleneck ? planes * 4 : planes
+        var convs: [Conv2d] = []
+        if bottleneck {
+            convs.append(Conv2d(inChannels: inChannels, outChannels: planes, kernel: 1, name: name + ".conv1", rng: &rng))
+            convs.append(Conv2d(inChannels: planes, outChannels: planes, kernel: 3, stride: stride, padding: 1,
+                                name: name + ".conv2", rng: &rng))
+            convs.append(Conv2d(inChannels: planes, outChannels: outChannels, kernel: 1, name: name + ".conv3", rng: &rng))
+        } else {
+            convs.append(Conv2d(inChannels: inChannels, outChannels: planes, kernel: 3, stride: stride, padding: 1,
+                                name: name + ".conv1", rng: &rng))
+            convs.append(Conv2d(inChannels: planes, outChannels: planes, kernel: 3, padding: 1, name: name + ".conv2", rng: &rng))
+        }
+        self.convs = convs
+        norms = convs.enumerated().map { i, c in
+            BatchNorm2d(channels: c.outChannels, name: "\(name).bn\(i + 1)", fusedReLU: i < convs.count - 1)
+        }
+        if stride != 1 || inChannels != outChannels {
+            let c = Conv2d(inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: stride,
+                           name: name + ".downsample.0", rng: &rng)
+            let n = BatchNorm2d(channels: outChannels, name: name + ".downsample.1")
+            n.backwardInPlace = false  // the main branch still needs the block's output gradient
+            downsample = (c, n)
+        } else {
+            downsample = nil
+        }
+        norms.last!.backwardInPlace = false  // the shortcut still needs the block's output gradient
+    }
+
+    public var outChannels: Int { convs.last!.outChannels }
+
+    public var parameters: [Parameter] {
+        var p: [Parameter] = []
+        for (c, n) in zip(convs, norms) { p += c.parameters + n.parameters }
+        if let (c, n) = downsample { p += c.parameters + n.parameters }
+        return p
+    }
+
+    public var buffers: [Buffer] {
+        norms.flatMap(\.buffers) + (downsample.map { $0.1.buffers } ?? [])
+    }
+
+    public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
+        // Main branch.
+        var h = x
+        var planners: [BackwardPlanner] = []
+        for (i, (c, n)) in zip(convs, norms).enumerated() {
+            let (hc, pc) = try c.plan(h, b, needInputGradient: i > 0 || needInputGradient)
+            let (hn, pn) = try n.plan(hc, b, needInputGradient: true)
+            h = hn
+            if let pc, let pn { planners += [pc, pn] }
+        }
+        // Shortcut.
+        var s = x
+        var shortcutPlanners: [BackwardPlanner] = []
+        if let (c, n) = downsample {
+            let (sc, pc) = try c.plan(x, b, needInputGradient: needInputGradient)
+            let (sn, pn) = try n.plan(sc, b, needInputGradient: true)
+            s = sn
+            if let pc, let pn { shortcutPlanners = [pc, pn] }
+        }
+        s = try reordered(s, to: h.desc, b)
+        // y = ReLU(h + s), in place in h (the last BN's output is not needed by backward).
+        var a = h.desc.raw, bb = s.desc.raw, dd = h.desc.raw
+        let attr = PrimitiveAttr()
+        try attr.appendEltwise(dnnl_eltwise_relu)
+        let add = try makePrimitive("residual add", dnnl_binary_desc_t.self, attr: attr) {
+            dnnl_binary_desc_init($0, dnnl_binary_add, &a, &bb, &dd)
+        }
+        add.bind([(Arg.src, h), (Arg.src1, s), (Arg.dst, h)])
+        b.forward(add)
+        let y = h
+        guard b.training else { return (y, nil) }
+
+        let backward: BackwardPlanner = { dyIn, b in
+            let dy = try reordered(dyIn, to: y.desc, b, backward: true)
+            if dy !== dyIn { b.release(dyIn) }
+            // dz = dy * [y > 0], in place.
+            var diff = y.desc.raw, dat = y.desc.raw
+            var hintDesc = y.desc.raw
+            let reluHint = try makePrimitive("relu fwd hint", dnnl_eltwise_desc_t.self) {
+                dnnl_eltwise_forward_desc_init($0, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &hintDesc, 0, 0)
+            }
+            let relu = try makePrimitive("relu bwd", dnnl_eltwise_desc_t.self, hint: reluHint) {
+                dnnl_eltwise_backward_desc_init($0, dnnl_eltwise_relu_use_dst_for_bwd, &diff, &dat, 0, 0)
+            }
+            relu.bind([(Arg.dst, y), (Arg.diffDst, dy), (Arg.diffSrc, dy)])
+            b.backward(relu)
+            // dz feeds the shortcut and the main branch and is summed into dx at the end: each
+            // consumer releases it once, so hold it for the extra consumers.
+            b.hold(dy)
+            var dxShort: Memory? = nil
+            if shortcutPlanners.count == 2 {
+                b.hold(dy)
+                dxShort = try shortcutPlanners[0](try shortcutPlanners[1](dy, b)!, b)
+            }
+            // Main branch, last layer first (its last BN is not in place, so dz survives).
+            var g: Memory? = dy
+            for planner in planners.reversed() {
+                guard let gin = g else { break }
+                g = try planner(gin, b)
+            }
+            guard needInputGradient, let dxMain = g else {
+                b.release(dy)
+                if let d = dxShort { b.release(d) }
+                return nil
+            }
+            // dx = dx_main + (dz or dx_shortcut), in place in dx_main.
+            let other: Memory = dxShort ?? dy
+            let src1 = try reordered(other, to: dxMain.desc, b, backward: true)
+            var a0 = dxMain.desc.raw, a1 = src1.desc.raw, a2 = dxMain.desc.raw
+            let sum = try makePrimitive("gradient sum", dnnl_binary_desc_t.self) {
+                dnnl_binary_desc_init($0, dnnl_binary_add, &a0, &a1, &a2)
+            }
+            sum.bind([(Arg.src, dxMain), (Arg.src1, src1), (Arg.dst, dxMain)])
+            b.backward(sum)
+            if src1 !== other { b.release(src1) }
+            b.release(other)
+            if dxShort != nil { b.release(dy) }
+            return dxMain
+        }
+        return (y, backward)
+    }
+}
