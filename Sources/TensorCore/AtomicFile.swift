@@ -31,6 +31,26 @@ public struct AtomicFileError: LocalizedError, Equatable {
     public var errorDescription: String? { "cannot write \(path): \(step) failed: \(reason)" }
 }
 
+/// The write end of an atomic replacement, valid only inside the `AtomicFile.write(to:_:)` closure.
+public struct AtomicFileSink {
+    fileprivate let fd: Int32
+    fileprivate let temporaryPath: String
+    fileprivate let targetPath: String
+
+    /// Appends `bytes` to the new file (retrying short and interrupted writes).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = systemWrite(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw AtomicFileError(path: targetPath, step: "write to \(temporaryPath)", reason: AtomicFile.lastError())
+            }
+            done += n
+        }
+    }
+}
+
 /// Crash-safe replacement of whole files.
 public enum AtomicFile {
     /// Writes `bytes` to `url` atomically: a temporary file in the same directory is written,
@@ -38,7 +58,14 @@ public enum AtomicFile {
     /// new contents, never a mix; after a crash, `url` holds one or the other in full.
     /// The new file gets mode 0666 minus the umask. Errors name the path.
     public static func write<Bytes: ContiguousBytes>(_ bytes: Bytes, to url: URL) throws {
-        try write(bytes, to: url, beforeRename: nil)
+        try write(to: url, beforeRename: nil) { sink in try bytes.withUnsafeBytes { try sink.write($0) } }
+    }
+
+    /// Replaces `url` atomically with the bytes that `produce` hands to the sink, in order (for
+    /// large files written piece by piece without assembling them in memory). If `produce`
+    /// throws, the temporary file is removed and `url` is untouched.
+    public static func write(to url: URL, _ produce: (AtomicFileSink) throws -> Void) throws {
+        try write(to: url, beforeRename: nil, produce)
     }
 
     /// `write(_:to:)` with a test hook run after the temporary file is complete and fsynced,
@@ -46,6 +73,12 @@ public enum AtomicFile {
     /// in place, exactly as a crash at that instant would leave it.
     static func write<Bytes: ContiguousBytes>(
         _ bytes: Bytes, to url: URL, beforeRename: (() throws -> Void)?
+    ) throws {
+        try write(to: url, beforeRename: beforeRename) { sink in try bytes.withUnsafeBytes { try sink.write($0) } }
+    }
+
+    static func write(
+        to url: URL, beforeRename: (() throws -> Void)?, _ produce: (AtomicFileSink) throws -> Void
     ) throws {
         let target = url.standardizedFileURL
         let directory = target.deletingLastPathComponent()
@@ -59,17 +92,7 @@ public enum AtomicFile {
         }
         var isOpen = true
         do {
-            try bytes.withUnsafeBytes { raw in
-                var done = 0
-                while done < raw.count {
-                    let n = systemWrite(fd, raw.baseAddress! + done, min(raw.count - done, 1 << 30))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw AtomicFileError(path: target.path, step: "write to \(temporary.path)", reason: lastError())
-                    }
-                    done += n
-                }
-            }
+            try produce(AtomicFileSink(fd: fd, temporaryPath: temporary.path, targetPath: target.path))
             guard fsync(fd) == 0 else {
                 throw AtomicFileError(path: target.path, step: "fsync \(temporary.path)", reason: lastError())
             }
@@ -106,5 +129,5 @@ public enum AtomicFile {
         }
     }
 
-    private static func lastError() -> String { String(cString: strerror(errno)) }
+    static func lastError() -> String { String(cString: strerror(errno)) }
 }

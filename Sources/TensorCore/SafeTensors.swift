@@ -462,83 +462,107 @@ public enum SafeTensors {
     public static func encode(_ records: [Record], metadata: [String: String] = [:], path: String = "<memory>")
         throws -> Data
     {
-        var seen = Set<String>()
-        for r in records {
-            guard seen.insert(r.name).inserted else { throw SafeTensorsError.duplicateName(path: path, tensor: r.name) }
-            guard r.dtype == .f32 || r.dtype == .i64 else {
-                throw SafeTensorsError.unsupportedWriteDType(path: path, tensor: r.name, dtype: r.dtype.rawValue)
-            }
-            if r.dtype == .i64 {
-                for i in 0..<r.tensor.count {
-                    let v = r.tensor.data[i]
-                    guard v.isFinite, v.rounded() == v, abs(v) < 9.2e18 else {
-                        throw SafeTensorsError.notAnInteger(path: path, tensor: r.name, index: i, value: v)
-                    }
-                }
-            }
-        }
-        let layout = records.sorted { ($0.dtype.byteSize, $1.name) > ($1.dtype.byteSize, $0.name) }
-        var offsets: [String: Range<Int>] = [:]
-        var total = 0
-        for r in layout {
-            let n = r.tensor.count * r.dtype.byteSize
-            offsets[r.name] = total..<total + n
-            total += n
-        }
-
-        var json = "{"
-        var first = true
-        if !metadata.isEmpty {
-            json += "\"__metadata__\":{"
-            json += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-                .joined(separator: ",")
-            json += "}"
-            first = false
-        }
-        for r in records.sorted(by: { $0.name < $1.name }) {
-            let range = offsets[r.name]!
-            if !first { json += "," }
-            first = false
-            json += "\(jsonString(r.name)):{\"dtype\":\"\(r.dtype.rawValue)\",\"shape\":["
-                + r.tensor.shape.map(String.init).joined(separator: ",")
-                + "],\"data_offsets\":[\(range.lowerBound),\(range.upperBound)]}"
-        }
-        json += "}"
-        var header = Array(json.utf8)
-        while (8 + header.count) % 8 != 0 { header.append(0x20) }
-
-        var out = Data(count: 8 + header.count + total)
-        out.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            base.storeBytes(of: UInt64(header.count).littleEndian, toByteOffset: 0, as: UInt64.self)
-            header.withUnsafeBytes { base.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: header.count) }
-            let data = base + 8 + header.count
-            for r in layout {
-                let dst = data + offsets[r.name]!.lowerBound
-                let src = r.tensor.data
-                switch r.dtype {
-                case .i64:
-                    for i in 0..<r.tensor.count {
-                        dst.storeBytes(of: Int64(src[i]).littleEndian, toByteOffset: 8 * i, as: Int64.self)
-                    }
-                default:
-                    #if _endian(little)
-                        dst.copyMemory(from: src, byteCount: 4 * r.tensor.count)
-                    #else
-                        for i in 0..<r.tensor.count {
-                            dst.storeBytes(of: src[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
-                        }
-                    #endif
-                }
-            }
-        }
+        let plan = try Plan(records, metadata: metadata, path: path)
+        var out = Data(capacity: plan.fileSize)
+        plan.emit { out.append(contentsOf: $0) }
         return out
     }
 
-    /// Writes `records` and `metadata` to `url` atomically (see `AtomicFile`).
+    /// Writes `records` and `metadata` to `url` atomically (see `AtomicFile`), streaming each
+    /// tensor's storage to the file without an intermediate copy of the whole file.
     public static func write(_ records: [Record], metadata: [String: String] = [:], to url: URL) throws {
-        let bytes = try encode(records, metadata: metadata, path: url.path)
-        try AtomicFile.write(bytes, to: url)
+        let plan = try Plan(records, metadata: metadata, path: url.path)
+        try AtomicFile.write(to: url) { sink in try plan.emit { try sink.write($0) } }
+    }
+
+    /// A checked file layout: the padded header and where each record's bytes go.
+    private struct Plan {
+        /// Length prefix and padded JSON header.
+        var prefix: [UInt8]
+        /// Records in data order (I64 first, then F32, each by name).
+        var layout: [Record]
+        var dataSize: Int
+        var fileSize: Int { prefix.count + dataSize }
+
+        init(_ records: [Record], metadata: [String: String], path: String) throws {
+            var seen = Set<String>()
+            for r in records {
+                guard seen.insert(r.name).inserted else { throw SafeTensorsError.duplicateName(path: path, tensor: r.name) }
+                guard r.dtype == .f32 || r.dtype == .i64 else {
+                    throw SafeTensorsError.unsupportedWriteDType(path: path, tensor: r.name, dtype: r.dtype.rawValue)
+                }
+                if r.dtype == .i64 {
+                    for i in 0..<r.tensor.count {
+                        let v = r.tensor.data[i]
+                        guard v.isFinite, v.rounded() == v, abs(v) < 9.2e18 else {
+                            throw SafeTensorsError.notAnInteger(path: path, tensor: r.name, index: i, value: v)
+                        }
+                    }
+                }
+            }
+            layout = records.sorted { ($0.dtype.byteSize, $1.name) > ($1.dtype.byteSize, $0.name) }
+            var offsets: [String: Range<Int>] = [:]
+            dataSize = 0
+            for r in layout {
+                let n = r.tensor.count * r.dtype.byteSize
+                offsets[r.name] = dataSize..<dataSize + n
+                dataSize += n
+            }
+
+            var json = "{"
+            var first = metadata.isEmpty
+            if !metadata.isEmpty {
+                json += "\"__metadata__\":{"
+                json += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+                    .joined(separator: ",")
+                json += "}"
+            }
+            for r in records.sorted(by: { $0.name < $1.name }) {
+                let range = offsets[r.name]!
+                if !first { json += "," }
+                first = false
+                json += "\(jsonString(r.name)):{\"dtype\":\"\(r.dtype.rawValue)\",\"shape\":["
+                    + r.tensor.shape.map(String.init).joined(separator: ",")
+                    + "],\"data_offsets\":[\(range.lowerBound),\(range.upperBound)]}"
+            }
+            json += "}"
+            var header = Array(json.utf8)
+            while (8 + header.count) % 8 != 0 { header.append(0x20) }
+            prefix = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header
+        }
+
+        /// Hands the file's bytes, in order, to `sink` in chunks: the header, then each tensor's
+        /// storage directly (F32 on little-endian hosts) or through a small conversion buffer.
+        func emit(_ sink: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+            try prefix.withUnsafeBytes { try sink($0) }
+            let chunk = 8192
+            var scratch = [UInt64](repeating: 0, count: chunk)
+            for r in layout {
+                let src = r.tensor.data
+                let n = r.tensor.count
+                #if _endian(little)
+                    if r.dtype == .f32 {
+                        try sink(UnsafeRawBufferPointer(start: src, count: 4 * n))
+                        continue
+                    }
+                #endif
+                var start = 0
+                while start < n {
+                    let m = min(chunk, n - start)
+                    try scratch.withUnsafeMutableBytes { raw in
+                        for i in 0..<m {
+                            if r.dtype == .i64 {
+                                raw.storeBytes(of: Int64(src[start + i]).littleEndian, toByteOffset: 8 * i, as: Int64.self)
+                            } else {
+                                raw.storeBytes(of: src[start + i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self)
+                            }
+                        }
+                        try sink(UnsafeRawBufferPointer(rebasing: raw.prefix(m * r.dtype.byteSize)))
+                    }
+                    start += m
+                }
+            }
+        }
     }
 
     /// The records of a model's state: parameters and non-integer buffers as F32, integer buffers
