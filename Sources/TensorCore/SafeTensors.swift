@@ -148,7 +148,7 @@ public struct SafeTensorsEntry: Sendable, Equatable {
 ///
 /// Reading `tensor(named:)` or `read(_:into:)` copies (and converts) one tensor; the file is not
 /// read again.
-public struct SafeTensorsFile: @unchecked Sendable {
+public struct SafeTensorsFile: Sendable {
     /// The file's path (used in every error message).
     public let path: String
     /// The `__metadata__` strings (empty if the file has none).

@@ -62,6 +62,21 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try SafeTensorsFile(contentsOf: url).metadata, ["step": "new"])
     }
 
+    func testStreamingWriteAndAFailingProducerLeaveOldFile() throws {
+        let url = directory.appendingPathComponent("s.bin")
+        try AtomicFile.write(to: url) { sink in
+            for part: [UInt8] in [[1, 2], [], [3]] { try part.withUnsafeBytes { try sink.write($0) } }
+        }
+        XCTAssertEqual(try Data(contentsOf: url), Data([1, 2, 3]))
+        XCTAssertThrowsError(
+            try AtomicFile.write(to: url) { sink in
+                try [UInt8](repeating: 7, count: 100).withUnsafeBytes { try sink.write($0) }
+                throw SimulatedCrash()
+            })
+        XCTAssertEqual(try Data(contentsOf: url), Data([1, 2, 3]))
+        XCTAssertEqual(try contents(), ["s.bin"], "the temporary file of a failed write is removed")
+    }
+
     func testFailuresNameThePath() throws {
         let missingDir = directory.appendingPathComponent("no/such/dir/out.bin")
         assertThrowsMessage(try AtomicFile.write(Data([1]), to: missingDir), containing: [missingDir.path, "No such file"])

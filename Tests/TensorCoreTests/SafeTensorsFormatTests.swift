@@ -80,6 +80,28 @@ final class SafeTensorsFormatTests: XCTestCase {
         XCTAssertEqual(v, 391)
     }
 
+    func testStreamedFileEqualsEncodedBytesAcrossConversionChunks() throws {
+        // An I64 tensor longer than the writer's 8192-element conversion buffer, and large F32s.
+        let counts = Tensor(shape: [20_001])
+        let expectedCounts: [Int64] = (0..<20_001).map { (i: Int) -> Int64 in Int64(i % 3 == 0 ? -i : i * 1000) }
+        for i in 0..<counts.count { counts[i] = Float(expectedCounts[i]) }
+        var rng = TestRNG(seed: 3)
+        let records = [
+            SafeTensors.Record(name: "counts", tensor: counts, dtype: .i64),
+            SafeTensors.Record(name: "w", tensor: rng.tensor([70, 300])),
+            SafeTensors.Record(name: "v", tensor: rng.tensor([3])),
+        ]
+        let dir = try makeTemporaryDirectory("safetensors-stream")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("s.safetensors")
+        try SafeTensors.write(records, metadata: ["a": "b"], to: url)
+        let encoded = try SafeTensors.encode(records, metadata: ["a": "b"])
+        XCTAssertEqual(try Data(contentsOf: url), encoded)
+        let file = try SafeTensorsFile(contentsOf: url)
+        XCTAssertEqual(try file.integers(named: "counts"), expectedCounts)
+        XCTAssertEqual(try file.tensor(named: "w").array, records[1].tensor.array)
+    }
+
     func testHalfAndBFloatConversionOfSpecialValues() throws {
         XCTAssertEqual(halfToFloat(0x3C00), 1)
         XCTAssertEqual(halfToFloat(0xC000), -2)
