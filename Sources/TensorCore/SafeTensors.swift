@@ -76,7 +76,7 @@ public enum SafeTensorsError: LocalizedError, Equatable {
     case dtypeMismatch(path: String, tensor: String, expected: String, found: String)
     /// `tensor(named:)` / `read(_:into:)` on a name the file does not hold.
     case noSuchTensor(path: String, tensor: String)
-    /// Saving: two tensors with the same name.
+    /// Saving or loading: two of the model's tensors have the same name.
     case duplicateName(path: String, tensor: String)
     /// Saving: an integer buffer holds a value that is not an integer.
     case notAnInteger(path: String, tensor: String, index: Int, value: Float)
@@ -116,7 +116,7 @@ public enum SafeTensorsError: LocalizedError, Equatable {
         case let .noSuchTensor(path, tensor):
             return "safetensors file \(path) has no tensor '\(tensor)'"
         case let .duplicateName(path, tensor):
-            return "cannot save \(path): two tensors are named '\(tensor)'"
+            return "safetensors file \(path): two tensors of the model are named '\(tensor)'; names must be unique"
         case let .notAnInteger(path, tensor, index, value):
             return "cannot save \(path): integer tensor '\(tensor)' holds \(value) at index \(index); "
                 + "expected a whole number within the I64 range"

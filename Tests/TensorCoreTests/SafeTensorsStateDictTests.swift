@@ -182,6 +182,16 @@ final class SafeTensorsStateDictTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: url), before)
     }
 
+    func testLoadRefusesModelWithDuplicateNames() throws {
+        let url = try savedFile()
+        let s = TinyState(seed: 2)
+        let twin = Parameter(name: "bn1.bias", role: .normShift, value: Tensor(shape: [4]))
+        assertThrowsMessage(
+            try SafeTensors.load(into: s.parameters + [twin], buffers: s.buffers, from: url),
+            containing: [url.path, "'bn1.bias'", "unique"])
+        assertUnchanged(s, seed: 2)
+    }
+
     func testLoadFromMissingOrForeignFileThrowsNamingIt() throws {
         let s = TinyState(seed: 2)
         let absent = directory.appendingPathComponent("absent.safetensors")
