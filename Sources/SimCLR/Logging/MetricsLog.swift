@@ -93,10 +93,15 @@ public struct MetricsRecord: Equatable, Sendable {
         return "{" + zip(Self.keys, values).map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}"
     }
 
-    /// Decodes one parsed line; unknown keys are ignored, missing optional keys read as nil.
-    public init(json: [String: Any]) throws {
-        func number(_ key: String) -> Double? { (json[key] as? NSNumber)?.doubleValue }
-        guard let kindText = json["kind"] as? String, let kind = Kind(rawValue: kindText) else {
+    /// Decodes one line. Numbers are parsed with `Double(_:)` (correctly rounded, so a written
+    /// record reads back bit for bit); unknown keys are ignored, missing optional keys read as nil.
+    public init(jsonLine line: Substring) throws {
+        let json = try FlatJSON.parse(line)
+        func number(_ key: String) -> Double? {
+            if case let .number(v)? = json[key] { return v }
+            return nil
+        }
+        guard case let .string(kindText)? = json["kind"], let kind = Kind(rawValue: kindText) else {
             throw MetricsLogError.malformedLine("", line: 0, "\"kind\" must be \"step\" or \"epoch\"")
         }
         guard let step = number("step"), let epoch = number("epoch") else {
@@ -107,6 +112,89 @@ public struct MetricsRecord: Equatable, Sendable {
             top5: number("top5"), lr: number("lr"), imagesPerSecond: number("images_per_s"),
             wallTime: number("wall_time") ?? 0, elapsed: number("elapsed_s"), knnTop1: number("knn_top1"),
             knnTop5: number("knn_top5"))
+    }
+}
+
+/// A parser for one-level JSON objects of strings, numbers, booleans and nulls (the lines of
+/// metrics.jsonl). Foundation's JSONSerialization is not used because its number parsing is not
+/// correctly rounded (4.4399999999999995 reads back as 4.439999999999999).
+enum FlatJSON {
+    enum Value: Equatable {
+        case string(String), number(Double), bool(Bool), null
+    }
+
+    struct SyntaxError: Error { var message: String }
+
+    static func parse(_ text: Substring) throws -> [String: Value] {
+        var s = Array(text.utf8)[...]
+        func skipSpace() { while let c = s.first, c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { s.removeFirst() } }
+        func expect(_ c: UInt8) throws {
+            skipSpace()
+            guard s.first == c else { throw SyntaxError(message: "expected '\(Character(Unicode.Scalar(c)))'") }
+            s.removeFirst()
+        }
+        func string() throws -> String {
+            try expect(0x22)
+            var out: [UInt8] = []
+            while let c = s.popFirst() {
+                if c == 0x22 { return String(decoding: out, as: UTF8.self) }
+                if c == 0x5C {
+                    guard let e = s.popFirst() else { break }
+                    switch e {
+                    case 0x6E: out.append(0x0A)
+                    case 0x74: out.append(0x09)
+                    case 0x72: out.append(0x0D)
+                    case 0x75:
+                        guard s.count >= 4, let v = UInt32(String(decoding: s.prefix(4), as: UTF8.self), radix: 16),
+                            let u = Unicode.Scalar(v)
+                        else { throw SyntaxError(message: "bad \\u escape") }
+                        s = s.dropFirst(4)
+                        out += Array(String(Character(u)).utf8)
+                    default: out.append(e)
+                    }
+                } else {
+                    out.append(c)
+                }
+            }
+            throw SyntaxError(message: "unterminated string")
+        }
+        var result: [String: Value] = [:]
+        try expect(0x7B)
+        skipSpace()
+        if s.first == 0x7D { s.removeFirst() } else {
+            while true {
+                let key = try string()
+                try expect(0x3A)
+                skipSpace()
+                switch s.first {
+                case 0x22: result[key] = .string(try string())
+                case 0x6E, 0x74, 0x66:  // null, true, false
+                    let word = String(decoding: s.prefix { (0x61...0x7A).contains($0) }, as: UTF8.self)
+                    s = s.dropFirst(word.utf8.count)
+                    switch word {
+                    case "null": result[key] = .null
+                    case "true": result[key] = .bool(true)
+                    case "false": result[key] = .bool(false)
+                    default: throw SyntaxError(message: "unexpected '\(word)'")
+                    }
+                default:
+                    let token = s.prefix { c in (0x30...0x39).contains(c) || c == 0x2D || c == 0x2B || c == 0x2E
+                        || c == 0x65 || c == 0x45 }
+                    guard !token.isEmpty, let v = Double(String(decoding: token, as: UTF8.self)) else {
+                        throw SyntaxError(message: "value of \"\(key)\" is not a string, number, boolean or null")
+                    }
+                    s = s.dropFirst(token.count)
+                    result[key] = .number(v)
+                }
+                skipSpace()
+                guard let c = s.popFirst() else { throw SyntaxError(message: "unterminated object") }
+                if c == 0x7D { break }
+                guard c == 0x2C else { throw SyntaxError(message: "expected ',' or '}'") }
+            }
+        }
+        skipSpace()
+        guard s.isEmpty else { throw SyntaxError(message: "text after the object") }
+        return result
     }
 }
 
@@ -175,10 +263,8 @@ public final class MetricsLogWriter {
         var kept = lines
         if let lastStep {
             kept = lines.filter { line in
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                    let step = (obj["step"] as? NSNumber)?.intValue
-                else { return true }
-                return step <= lastStep
+                guard let obj = try? FlatJSON.parse(line[...]), case let .number(step)? = obj["step"] else { return true }
+                return Int(step) <= lastStep
             }
         }
         if complete && kept.count == lines.count { return }
@@ -206,14 +292,13 @@ public enum MetricsLog {
         var out: [MetricsRecord] = []
         for (i, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let isTorn = i == lines.count - 1 && !text.hasSuffix("\n")
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                if isTorn { break }
-                throw MetricsLogError.malformedLine(url.path, line: i + 1, "invalid JSON")
-            }
             do {
-                out.append(try MetricsRecord(json: obj))
+                out.append(try MetricsRecord(jsonLine: line))
             } catch let MetricsLogError.malformedLine(_, _, why) {
                 throw MetricsLogError.malformedLine(url.path, line: i + 1, why)
+            } catch let error as FlatJSON.SyntaxError {
+                if isTorn { break }
+                throw MetricsLogError.malformedLine(url.path, line: i + 1, "invalid JSON: \(error.message)")
             }
         }
         return out
