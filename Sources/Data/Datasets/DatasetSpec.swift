@@ -1,0 +1,122 @@
+// One entry point from command-line options to a dataset: `DatasetSpec(...).make()`.
+// It resolves the data folder, downloads the official archive when asked (`--download`) and
+// the files are missing, and opens the reader for the requested split.
+import Foundation
+
+/// Which dataset, where, which split and with which options; `make()` opens it.
+public struct DatasetSpec: Sendable, Equatable {
+    /// The datasets swift-simclr reads.
+    public enum Name: String, Sendable, CaseIterable {
+        case cifar10, cifar100, stl10, folder, synthetic
+    }
+
+    public var name: Name
+    /// The folder holding the data (for `folder`: the image folder itself). nil: `defaultDataDirectory`.
+    public var dataDirectory: URL?
+    /// cifar10: train | val | test | batches:1,2,...; cifar100: train | test;
+    /// stl10: train | test | unlabeled | train+unlabeled; synthetic: train | val | test; folder: any (ignored).
+    public var split: String
+    /// CIFAR-10 training batches held out as the `val` split (and removed from `train`).
+    public var validationBatches: [Int] = []
+    /// CIFAR-100 label granularity.
+    public var cifar100Labels: CIFARDataset.LabelKind = .fine
+    /// Image folders: skip or stop on an undecodable image.
+    public var onBadImage: ImageFolderDataset.BadImagePolicy = .skip
+    /// Image folders: where to cache decoded pixels (nil: keep them in memory).
+    public var cacheDirectory: URL?
+    /// Synthetic: number of images in the split.
+    public var syntheticCount: Int = 10_000
+    /// Synthetic: image side.
+    public var syntheticResolution: Int = 32
+    /// Synthetic: generation seed (val and test use seeds derived from it).
+    public var seed: UInt64 = 0
+    /// Download the official archive into `dataDirectory` if the files are missing.
+    public var download: Bool = false
+    /// Show a progress bar while downloading / decoding.
+    public var showProgress: Bool = true
+
+    public init(name: Name, dataDirectory: URL? = nil, split: String = "train") {
+        self.name = name
+        self.dataDirectory = dataDirectory
+        self.split = split
+    }
+
+    /// Parses a dataset name, with an error listing the valid ones.
+    public static func parseName(_ text: String) throws -> Name {
+        guard let name = Name(rawValue: text.lowercased()) else {
+            throw DatasetError.invalidOption(name: "--dataset", value: text,
+                                             expected: "one of \(Name.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return name
+    }
+
+    /// `$SIMCLR_DATA`, else `~/.cache/swift-simclr/data`.
+    public static var defaultDataDirectory: URL {
+        if let env = ProcessInfo.processInfo.environment["SIMCLR_DATA"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-simclr/data")
+    }
+
+    /// Opens the dataset (downloading first when `download` is set and files are missing).
+    public func make() throws -> any ImageDataset {
+        let directory = dataDirectory ?? DatasetSpec.defaultDataDirectory
+        switch name {
+        case .synthetic:
+            let salt: UInt64
+            switch split {
+            case "train": salt = 0
+            case "val": salt = 0x5EED_0001
+            case "test": salt = 0x5EED_0002
+            default: throw DatasetError.unknownSplit(dataset: "synthetic", split: split, allowed: ["train", "val", "test"])
+            }
+            return try SyntheticDataset(count: syntheticCount, resolution: syntheticResolution, seed: seed ^ salt,
+                                        name: "synthetic/\(split)")
+        case .folder:
+            guard let dataDirectory else {
+                throw DatasetError.invalidOption(name: "--data-dir", value: "(none)", expected: "the image folder to read")
+            }
+            return try ImageFolderDataset(directory: dataDirectory, onBadImage: onBadImage, cacheDirectory: cacheDirectory)
+        case .cifar10, .cifar100:
+            let variant: CIFARDataset.Variant = name == .cifar10 ? .cifar10 : .cifar100
+            let cifarSplit: CIFARDataset.Split
+            switch split {
+            case "train": cifarSplit = .train
+            case "val", "validation": cifarSplit = .validation
+            case "test": cifarSplit = .test
+            case let s where s.hasPrefix("batches:"):
+                let list = s.dropFirst("batches:".count).split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else {
+                    throw DatasetError.invalidOption(name: "split", value: s, expected: "batches:N[,N...] with N in 1...5")
+                }
+                cifarSplit = .batches(list.map { $0! })
+            default:
+                let allowed = name == .cifar10 ? ["train", "val", "test", "batches:1,2,..."] : ["train", "test"]
+                throw DatasetError.unknownSplit(dataset: name.rawValue, split: split, allowed: allowed)
+            }
+            try prepare(DatasetArchive.forDataset(name)!, in: directory)
+            return try CIFARDataset(variant: variant, directory: directory, split: cifarSplit,
+                                    validationBatches: validationBatches, labelKind: cifar100Labels)
+        case .stl10:
+            guard let stlSplit = STL10Dataset.Split(rawValue: split) else {
+                throw DatasetError.unknownSplit(dataset: "stl10", split: split, allowed: STL10Dataset.Split.allCases.map(\.rawValue))
+            }
+            try prepare(.stl10, in: directory)
+            return try STL10Dataset(directory: directory, split: stlSplit)
+        }
+    }
+
+    /// Downloads `archive` if asked and its folder is missing; otherwise leaves the readers to
+    /// report missing files, with a hint about `--download`.
+    private func prepare(_ archive: DatasetArchive, in directory: URL) throws {
+        let folder = directory.appendingPathComponent(archive.extractedFolder)
+        let alreadyThere = FileManager.default.fileExists(atPath: folder.path)
+            || FileManager.default.fileExists(atPath: directory.appendingPathComponent(archive.markerFile).path)
+        if alreadyThere { return }
+        if download {
+            _ = try DatasetDownloader.ensure(archive, in: directory, showProgress: showProgress)
+        } else {
+            throw DatasetError.missingFile(
+                path: folder.path,
+                expected: "the extracted \(archive.fileName) (\(archive.dataset)); run with --download to fetch it from \(archive.url.absoluteString), or put the extracted folder there (or pass --data-dir)")
+        }
+    }
+}
