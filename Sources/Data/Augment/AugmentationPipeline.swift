@@ -136,7 +136,7 @@ public struct AugmentationPipeline: Sendable {
 
     /// The generator of image `index` in `epoch` for run `seed`: the only source of its views.
     public static func randomState(seed: UInt64, epoch: Int, index: Int) -> RandomState {
-        RandomState(seed: seed, UInt64(epoch), UInt64(index))
+        RandomState(seed: seed, UInt64(truncatingIfNeeded: epoch), UInt64(truncatingIfNeeded: index))
     }
 
     /// The `config.views` views of image `index` in `epoch`: depends only on (seed, epoch, index).
