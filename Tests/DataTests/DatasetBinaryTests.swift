@@ -117,6 +117,11 @@ final class DatasetCIFARTests: XCTestCase {
         // Label out of range.
         try CIFARWriter.records(labels: [[1], [10]]).write(to: dir.appendingPathComponent("data_batch_3.bin"))
         assertThrows(try CIFARDataset(variant: .cifar10, directory: dir, split: .batches([3])), contains: ["data_batch_3.bin", "record 1", "label 10"])
+        // A folder where a batch file should be.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("data_batch_4.bin.d"), withIntermediateDirectories: true)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("data_batch_4.bin"))
+        try FileManager.default.moveItem(at: dir.appendingPathComponent("data_batch_4.bin.d"), to: dir.appendingPathComponent("data_batch_4.bin"))
+        assertThrows(try CIFARDataset(variant: .cifar10, directory: dir, split: .batches([4])), contains: ["data_batch_4.bin", "not a regular file"])
         // Bad options.
         assertThrows(try CIFARDataset(variant: .cifar10, directory: dir, split: .validation), contains: ["validation batches"])
         assertThrows(try CIFARDataset(variant: .cifar10, directory: dir, split: .train, validationBatches: [6]), contains: ["6", "1...5"])
@@ -147,6 +152,8 @@ final class DatasetCIFARTests: XCTestCase {
         XCTAssertEqual(perClass, [Int](repeating: 5_000, count: 10))
         let val = try CIFARDataset(variant: .cifar10, directory: shared, split: .validation, validationBatches: [5])
         XCTAssertEqual(val.count, 10_000)
+        // The files are the ones the data README lists (MD5 written here, checked against it).
+        XCTAssertEqual(try MD5.hex(ofFile: ds.files[0]), "967ca21993a4568c0d8cc039238b5599")
         // A real photo is neither constant nor a single plane repeated.
         let image = try ds.image(at: 123)
         XCTAssertGreaterThan(Set(image.pixels).count, 50)

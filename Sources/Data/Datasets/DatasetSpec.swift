@@ -74,7 +74,8 @@ public struct DatasetSpec: Sendable, Equatable {
             guard let dataDirectory else {
                 throw DatasetError.invalidOption(name: "--data-dir", value: "(none)", expected: "the image folder to read")
             }
-            return try ImageFolderDataset(directory: dataDirectory, onBadImage: onBadImage, cacheDirectory: cacheDirectory)
+            return try ImageFolderDataset(directory: dataDirectory, onBadImage: onBadImage, cacheDirectory: cacheDirectory,
+                                          showProgress: showProgress)
         case .cifar10, .cifar100:
             let variant: CIFARDataset.Variant = name == .cifar10 ? .cifar10 : .cifar100
             let cifarSplit: CIFARDataset.Split

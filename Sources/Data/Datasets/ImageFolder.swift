@@ -63,7 +63,9 @@ public struct ImageFolderDataset: ImageDataset {
     /// - Parameters:
     ///   - onBadImage: `.skip` corrupt images (counted in `skippedFiles`) or `.fail` on the first.
     ///   - cacheDirectory: where to keep (and look for) the decoded-pixel cache; nil keeps pixels in memory.
-    public init(directory: URL, onBadImage: BadImagePolicy = .skip, cacheDirectory: URL? = nil) throws {
+    ///   - showProgress: show a progress bar while decoding.
+    public init(directory: URL, onBadImage: BadImagePolicy = .skip, cacheDirectory: URL? = nil,
+                showProgress: Bool = false) throws {
         self.directory = directory
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -102,6 +104,7 @@ public struct ImageFolderDataset: ImageDataset {
         for item in listing { md5.update(Array("\(item.path)|\(item.label)|\(item.size)|\(item.mtime)\n".utf8)) }
         let key = md5.hexDigest()
 
+        let progressLabel = showProgress ? "decode \(directory.lastPathComponent)" : nil
         if let cacheDirectory {
             let url = cacheDirectory.appendingPathComponent("imagefolder-\(key).cache")
             cacheFile = url
@@ -130,7 +133,7 @@ public struct ImageFolderDataset: ImageDataset {
             try handle.write(contentsOf: magic)
             var written = magic.count
             let (decoded, skipped) = try ImageFolderDataset.decodeAll(
-                root: directory, listing: listing.map { ($0.path, $0.label) }, policy: onBadImage, startOffset: written
+                root: directory, listing: listing.map { ($0.path, $0.label) }, policy: onBadImage, startOffset: written, progressLabel: progressLabel
             ) { bytes in
                 try handle.write(contentsOf: bytes)
                 written += bytes.count
@@ -160,7 +163,7 @@ public struct ImageFolderDataset: ImageDataset {
             cacheFile = nil
             var pixels: [UInt8] = []
             let (decoded, skipped) = try ImageFolderDataset.decodeAll(
-                root: directory, listing: listing.map { ($0.path, $0.label) }, policy: onBadImage, startOffset: 0
+                root: directory, listing: listing.map { ($0.path, $0.label) }, policy: onBadImage, startOffset: 0, progressLabel: progressLabel
             ) { pixels.append(contentsOf: $0) }
             entries = decoded
             skippedFiles = skipped
@@ -242,7 +245,9 @@ public struct ImageFolderDataset: ImageDataset {
     /// Decodes every listed image in parallel, in chunks, handing each chunk's pixels to `sink`
     /// in listing order. Returns the entries (offsets start at `startOffset`) and skipped paths.
     static func decodeAll(root: URL, listing: [(path: String, label: Int)], policy: BadImagePolicy, startOffset: Int,
-                          sink: ([UInt8]) throws -> Void) throws -> ([Entry], [String]) {
+                          progressLabel: String? = nil, sink: ([UInt8]) throws -> Void) throws -> ([Entry], [String]) {
+        let bar = progressLabel.map { ProgressBar(label: $0, total: listing.count, unit: "img") }
+        defer { bar?.finish() }
         var entries: [Entry] = []
         var skipped: [String] = []
         var offset = startOffset
@@ -277,6 +282,7 @@ public struct ImageFolderDataset: ImageDataset {
                 }
             }
             try sink(bytes)
+            bar?.update(end, fields: skipped.isEmpty ? [] : [("skipped", String(skipped.count))])
             start = end
         }
         return (entries, skipped)
