@@ -8,7 +8,7 @@ import XCTest
 @testable import TensorCore
 
 /// A tiny model state with torchvision naming: a conv, a BatchNorm (with I64 counter) and a head.
-struct TinyState {
+struct SafeTensorsTinyState {
     var conv: Parameter
     var gamma: Parameter
     var beta: Parameter
@@ -43,16 +43,16 @@ final class SafeTensorsStateDictTests: XCTestCase {
     override func setUpWithError() throws { directory = try makeTemporaryDirectory("safetensors-test") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    /// Saves `TinyState(seed: 1)` (with `extra`) and returns the file.
+    /// Saves `SafeTensorsTinyState(seed: 1)` (with `extra`) and returns the file.
     func savedFile(extra: [String: Tensor] = [:]) throws -> URL {
         let url = directory.appendingPathComponent("model.safetensors")
-        let s = TinyState(seed: 1)
+        let s = SafeTensorsTinyState(seed: 1)
         try SafeTensors.save(parameters: s.parameters, buffers: s.buffers, extra: extra, metadata: ["epoch": "3"], to: url)
         return url
     }
 
-    func assertUnchanged(_ s: TinyState, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
-        for (a, b) in zip(s.all, TinyState(seed: seed).all) {
+    func assertUnchanged(_ s: SafeTensorsTinyState, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        for (a, b) in zip(s.all, SafeTensorsTinyState(seed: seed).all) {
             XCTAssertEqual(a.array, b.array, "a failed load must not modify the model", file: file, line: line)
         }
     }
@@ -67,11 +67,11 @@ final class SafeTensorsStateDictTests: XCTestCase {
         XCTAssertEqual(try file.entry("bn1.num_batches_tracked").shape, [])
         XCTAssertEqual(try file.entry("bn1.running_var").dtype, .f32)
 
-        let loaded = TinyState(seed: 2)
+        let loaded = SafeTensorsTinyState(seed: 2)
         let momentumOut = Tensor(shape: [4, 3, 3, 3])
         try SafeTensors.load(
             into: loaded.parameters, buffers: loaded.buffers, extra: ["optim.momentum.conv1.weight": momentumOut], from: url)
-        for (a, b) in zip(loaded.all, TinyState(seed: 1).all) { XCTAssertEqual(a.array, b.array) }
+        for (a, b) in zip(loaded.all, SafeTensorsTinyState(seed: 1).all) { XCTAssertEqual(a.array, b.array) }
         XCTAssertEqual(loaded.count.value[0], 1)
         XCTAssertEqual(momentumOut.array, momentum.array)
         // Parameters are filled in place: the same Tensor objects, new values.
@@ -80,7 +80,7 @@ final class SafeTensorsStateDictTests: XCTestCase {
 
     func testRefusesMissingTensorNamingItAndExpectedShape() throws {
         let url = try savedFile()
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         let extraBuffer = Buffer(name: "layer1.0.bn1.running_mean", value: Tensor(shape: [64]))
         assertThrowsMessage(
             try SafeTensors.load(into: s.parameters, buffers: s.buffers + [extraBuffer], from: url),
@@ -94,7 +94,7 @@ final class SafeTensorsStateDictTests: XCTestCase {
 
     func testRefusesExtraTensorWhenStrict() throws {
         let url = try savedFile()
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         // The model without its head: the file's head tensors are unexpected.
         assertThrowsMessage(
             try SafeTensors.load(into: s.encoderParameters, buffers: s.buffers, from: url),
@@ -102,13 +102,13 @@ final class SafeTensorsStateDictTests: XCTestCase {
         assertUnchanged(s, seed: 2)
         // Not strict: the encoder loads and the head stays as it was.
         try SafeTensors.load(into: s.encoderParameters, buffers: s.buffers, from: url, strict: false)
-        XCTAssertEqual(s.conv.value.array, TinyState(seed: 1).conv.value.array)
-        XCTAssertEqual(s.headWeight.value.array, TinyState(seed: 2).headWeight.value.array)
+        XCTAssertEqual(s.conv.value.array, SafeTensorsTinyState(seed: 1).conv.value.array)
+        XCTAssertEqual(s.headWeight.value.array, SafeTensorsTinyState(seed: 2).headWeight.value.array)
     }
 
     func testRefusesWrongShapeNamingExpectedAndFound() throws {
         let url = try savedFile()
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         let wide = Parameter(name: "conv1.weight", role: .weight, value: Tensor(shape: [4, 3, 7, 7]))
         assertThrowsMessage(
             try SafeTensors.load(into: [wide, s.gamma, s.beta] + s.headParameters, buffers: s.buffers, from: url),
@@ -124,7 +124,7 @@ final class SafeTensorsStateDictTests: XCTestCase {
 
     func testRefusesWrongDtypeNamingExpectedAndFound() throws {
         let url = try savedFile()
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         // The model expects a float buffer where the file has I64 ...
         let floatCount = Buffer(name: "bn1.num_batches_tracked", value: Tensor(shape: []))
         assertThrowsMessage(
@@ -140,22 +140,22 @@ final class SafeTensorsStateDictTests: XCTestCase {
 
     func testEvaluationLoadsEncoderExcludingHead() throws {
         let url = try savedFile()
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         try SafeTensors.load(into: s.encoderParameters, buffers: s.buffers, from: url, excluding: ["head."])
-        XCTAssertEqual(s.conv.value.array, TinyState(seed: 1).conv.value.array)
+        XCTAssertEqual(s.conv.value.array, SafeTensorsTinyState(seed: 1).conv.value.array)
         XCTAssertEqual(s.count.value[0], 1)
-        XCTAssertEqual(s.headBias.value.array, TinyState(seed: 2).headBias.value.array)
+        XCTAssertEqual(s.headBias.value.array, SafeTensorsTinyState(seed: 2).headBias.value.array)
     }
 
     func testPrefixLoadsOnlyTheHeadUnderEitherNaming() throws {
         let url = try savedFile()
-        let saved = TinyState(seed: 1)
+        let saved = SafeTensorsTinyState(seed: 1)
         // Head parameters named with the prefix ...
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         try SafeTensors.load(into: s.headParameters, buffers: [], from: url, prefix: "head.")
         XCTAssertEqual(s.headWeight.value.array, saved.headWeight.value.array)
         XCTAssertEqual(s.headBias.value.array, saved.headBias.value.array)
-        XCTAssertEqual(s.conv.value.array, TinyState(seed: 2).conv.value.array)
+        XCTAssertEqual(s.conv.value.array, SafeTensorsTinyState(seed: 2).conv.value.array)
         // ... or named relative to the head module.
         let w = Parameter(name: "0.weight", role: .weight, value: Tensor(shape: [2, 4]))
         let b = Parameter(name: "0.bias", role: .bias, value: Tensor(shape: [2]))
@@ -170,7 +170,7 @@ final class SafeTensorsStateDictTests: XCTestCase {
     func testSaveRefusesNonIntegerCounterAndDuplicateNamesAndLeavesOldFile() throws {
         let url = try savedFile()
         let before = try Data(contentsOf: url)
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         s.count.value[0] = 0.5
         assertThrowsMessage(
             try SafeTensors.save(parameters: s.parameters, buffers: s.buffers, metadata: [:], to: url),
@@ -184,7 +184,7 @@ final class SafeTensorsStateDictTests: XCTestCase {
 
     func testLoadRefusesModelWithDuplicateNames() throws {
         let url = try savedFile()
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         let twin = Parameter(name: "bn1.bias", role: .normShift, value: Tensor(shape: [4]))
         assertThrowsMessage(
             try SafeTensors.load(into: s.parameters + [twin], buffers: s.buffers, from: url),
@@ -193,7 +193,7 @@ final class SafeTensorsStateDictTests: XCTestCase {
     }
 
     func testLoadFromMissingOrForeignFileThrowsNamingIt() throws {
-        let s = TinyState(seed: 2)
+        let s = SafeTensorsTinyState(seed: 2)
         let absent = directory.appendingPathComponent("absent.safetensors")
         assertThrowsMessage(try SafeTensors.load(into: s.parameters, buffers: s.buffers, from: absent), containing: [absent.path])
         let text = directory.appendingPathComponent("notes.txt")
