@@ -76,27 +76,52 @@ enum ColorOps {
     static func adjustHue(_ pixels: UnsafeMutableBufferPointer<UInt8>, factor: Float) {
         let shift = hueShift(factor: factor)
         let n = pixels.count / 3
-        for p in 0..<n {
-            let r = pixels[3 * p], g = pixels[3 * p + 1], b = pixels[3 * p + 2]
-            let maxc = max(r, max(g, b)), minc = min(r, min(g, b))
-            if maxc == minc { continue }  // s = 0: hue has no effect, HSV -> RGB gives (v, v, v)
-            let (h, s) = hueSaturation(r, g, b, maxc, minc)
-            let (r2, g2, b2) = hsvToRGB(h &+ shift, s, maxc)
-            pixels[3 * p] = r2
-            pixels[3 * p + 1] = g2
-            pixels[3 * p + 2] = b2
+        quotient.withUnsafeBufferPointer { qb in
+            hueSector.withUnsafeBufferPointer { hb in
+                saturationFraction.withUnsafeBufferPointer { fb in
+                    let q = qb.baseAddress!, sectors = hb.baseAddress!, fractions = fb.baseAddress!
+                    for p in 0..<n {
+                        let r = pixels[3 * p], g = pixels[3 * p + 1], b = pixels[3 * p + 2]
+                        let maxc = max(r, max(g, b)), minc = min(r, min(g, b))
+                        if maxc == minc { continue }  // s = 0: HSV -> RGB gives back (v, v, v)
+                        let (h, s) = hueSaturation(r, g, b, maxc, minc, q)
+                        let (r2, g2, b2) = hsvToRGB(h &+ shift, s, maxc, sectors, fractions)
+                        pixels[3 * p] = r2
+                        pixels[3 * p + 1] = g2
+                        pixels[3 * p + 2] = b2
+                    }
+                }
+            }
         }
     }
 
+    /// Exact float quotients a / b for 0 <= a <= b <= 255, b > 0 (quotient[b * 256 + a]): the same
+    /// correctly rounded values as dividing, without a division per pixel.
+    static let quotient: [Float] = {
+        var q = [Float](repeating: 0, count: 256 * 256)
+        for b in 1..<256 { for a in 0...b { q[b * 256 + a] = Float(a) / Float(b) } }
+        return q
+    }()
+
+    /// Per hue byte h: (i, f) of Pillow's hsv2rgb, i = floor(h * 6 / 255), f = Float(h * 6 / 255 - i).
+    static let hueSector: [(Int, Float)] = (0..<256).map { h in
+        let hd = Double(Float(h)) * 6.0 / 255.0
+        let i = Int(hd)  // hd >= 0: truncation is floor
+        return (i, Float(hd - Double(Float(i))))
+    }
+
+    /// Per saturation byte s: Float(s / 255.0), as Pillow's hsv2rgb computes it.
+    static let saturationFraction: [Float] = (0..<256).map { Float(Double(Float($0)) / 255.0) }
+
     /// Pillow's rgb2hsv (H and S; V = max), float/double exactly as in Convert.c. Requires max > min.
-    @inline(__always) static func hueSaturation(_ r: UInt8, _ g: UInt8, _ b: UInt8, _ maxc: UInt8, _ minc: UInt8)
-        -> (UInt8, UInt8)
-    {
-        let cr = Float(maxc - minc)
-        let s = cr / Float(maxc)
-        let rc = Float(maxc - r) / cr
-        let gc = Float(maxc - g) / cr
-        let bc = Float(maxc - b) / cr
+    @inline(__always) static func hueSaturation(
+        _ r: UInt8, _ g: UInt8, _ b: UInt8, _ maxc: UInt8, _ minc: UInt8, _ quotient: UnsafePointer<Float>
+    ) -> (UInt8, UInt8) {
+        let row = quotient + Int(maxc - minc) * 256
+        let s = quotient[Int(maxc) * 256 + Int(maxc - minc)]  // cr / maxc
+        let rc = row[Int(maxc - r)]
+        let gc = row[Int(maxc - g)]
+        let bc = row[Int(maxc - b)]
         var h: Float
         if r == maxc {
             h = bc - gc
@@ -105,34 +130,32 @@ enum ColorOps {
         } else {
             h = Float(4.0 + Double(gc) - Double(rc))
         }
-        h = Float(fmodPositive(Double(h) / 6.0 + 1.0))
+        let x = Double(h) / 6.0 + 1.0  // in [0.83, 1.84]: fmod(x, 1) = x - trunc(x), exactly
+        h = Float(x - Double(Int(x)))
         let uh = clampToByte(Int(Double(h) * 255.0))
         let us = clampToByte(Int(Double(s) * 255.0))
         return (uh, us)
-    }
-
-    /// C's fmod(x, 1.0) for the x >= 0 values rgb2hsv produces.
-    @inline(__always) static func fmodPositive(_ x: Double) -> Double {
-        x - x.rounded(.towardZero)
     }
 
     @inline(__always) static func clampToByte(_ v: Int) -> UInt8 {
         v < 0 ? 0 : v > 255 ? 255 : UInt8(v)
     }
 
-    /// Pillow's hsv2rgb for one pixel (float/double exactly as in Convert.c; C round = half away from 0).
-    @inline(__always) static func hsvToRGB(_ h: UInt8, _ s: UInt8, _ v: UInt8) -> (UInt8, UInt8, UInt8) {
+    /// Pillow's hsv2rgb for one pixel (float/double exactly as in Convert.c). C's round() is taken as
+    /// Int(x + 0.5): the arguments are >= 0, and this equals round() for every (h, s, v) (checked
+    /// exhaustively against Pillow).
+    @inline(__always) static func hsvToRGB(
+        _ h: UInt8, _ s: UInt8, _ v: UInt8, _ sectors: UnsafePointer<(Int, Float)>, _ fractions: UnsafePointer<Float>
+    ) -> (UInt8, UInt8, UInt8) {
         if s == 0 { return (v, v, v) }
-        let hd = Double(Float(h)) * 6.0 / 255.0
-        let i = Int(hd.rounded(.down))
-        let f = Float(hd - Double(Float(i)))
-        let fs = Float(Double(Float(s)) / 255.0)
+        let (i, f) = sectors[Int(h)]
+        let fs = fractions[Int(s)]
         let vd = Double(Float(v))
-        let p = clampToByte(Int((vd * (1.0 - Double(fs))).rounded(.toNearestOrAwayFromZero)))
-        let q = clampToByte(Int((vd * (1.0 - Double(fs * f))).rounded(.toNearestOrAwayFromZero)))
-        let t = clampToByte(Int((vd * (1.0 - Double(fs) * (1.0 - Double(f)))).rounded(.toNearestOrAwayFromZero)))
-        switch i % 6 {
-        case 0: return (v, t, p)
+        let p = clampToByte(Int(vd * (1.0 - Double(fs)) + 0.5))
+        let q = clampToByte(Int(vd * (1.0 - Double(fs * f)) + 0.5))
+        let t = clampToByte(Int(vd * (1.0 - Double(fs) * (1.0 - Double(f))) + 0.5))
+        switch i {
+        case 0, 6: return (v, t, p)
         case 1: return (q, v, p)
         case 2: return (p, v, t)
         case 3: return (p, q, v)
