@@ -98,7 +98,8 @@ public final class ResNet {
 
     public var featureDim: Int { config.featureDim }
 
-    lazy var network = PlannedNetwork(layers: layers, flattensOutput: true)
+    /// The compiled network behind `forward`/`backward`.
+    public lazy var network = PlannedNetwork(layers: layers, flattensOutput: true)
 
     /// h = f(x) for a batch x [N, 3, H, W] (plain NCHW, normalised): [N, featureDim]. In training
     /// mode BatchNorm uses batch statistics and updates its running statistics, and `backward`

@@ -82,9 +82,9 @@ public final class ResidualBlock: PlannedLayer {
         let add = try makePrimitive("residual add", dnnl_binary_desc_t.self, attr: attr) {
             dnnl_binary_desc_init($0, dnnl_binary_add, &a, &bb, &dd)
         }
-        add.bind([(Arg.src, h), (Arg.src1, s), (Arg.dst, h)])
+        let y = b.activation(h.desc)
+        add.bind([(Arg.src, h), (Arg.src1, s), (Arg.dst, y)])
         b.forward(add)
-        let y = h
         guard b.training else { return (y, nil) }
 
         let backward: BackwardPlanner = { dyIn, b in
