@@ -165,3 +165,50 @@ final class LinearProbeTests: XCTestCase {
         }
     }
 }
+
+/// Timing run at the reference's scale (40,000 x 128 train, 10,000 eval, 10 classes) on synthetic
+/// features; skipped unless SIMCLR_EVAL_BENCH names a folder. Writes the features there as .npy
+/// so tools/bench_eval_reference.py can run the PyTorch reference on the same data. No assertions
+/// on time: it prints the numbers.
+final class EvaluationBenchmark: XCTestCase {
+    func testBenchmarkAtReferenceScale() throws {
+        guard let dir = ProcessInfo.processInfo.environment["SIMCLR_EVAL_BENCH"] else {
+            throw XCTSkip("set SIMCLR_EVAL_BENCH=<folder> to run")
+        }
+        let folder = URL(fileURLWithPath: dir)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var rng = TestRNG(seed: 1)
+        let d = 128, classes = 10
+        let means = rng.tensor([classes, d], -1, 1)
+        func sample(_ n: Int) -> (Tensor, [Int]) {
+            let x = Tensor(shape: [n, d])
+            var y: [Int] = []
+            for i in 0..<n {
+                let c = Int(rng.next() % UInt64(classes))
+                y.append(c)
+                for k in 0..<d { x[i * d + k] = max(0, means[c * d + k] + 7 * rng.uniform(-1, 1)) }
+            }
+            return (x, y)
+        }
+        let (xt, yt) = sample(40_000), (xe, ye) = sample(10_000)
+        try NPY.write(xt, to: folder.appendingPathComponent("train_h.npy"))
+        try NPY.write(labels: yt, to: folder.appendingPathComponent("train_y.npy"))
+        try NPY.write(xe, to: folder.appendingPathComponent("eval_h.npy"))
+        try NPY.write(labels: ye, to: folder.appendingPathComponent("eval_y.npy"))
+        func cpu() -> Double { Double(clock()) / Double(CLOCKS_PER_SEC) }  // process CPU time, all threads
+        var cpuStart = cpu()
+        var start = Date()
+        let knn = try KNNClassifier(features: xt, labels: yt, classCount: classes).evaluate(xe, labels: ye)
+        let knnSeconds = Date().timeIntervalSince(start), knnCPU = cpu() - cpuStart
+        cpuStart = cpu()
+        start = Date()
+        let probe = try LinearProbe.run(trainFeatures: xt, trainLabels: yt, evalFeatures: xe, evalLabels: ye,
+                                        classCount: classes)
+        let probeSeconds = Date().timeIntervalSince(start), probeCPU = cpu() - cpuStart
+        print(String(format: "BENCH knn top1 %.2f top5 %.2f in %.2f s (cpu %.2f s)", knn.top1, knn.top5, knnSeconds, knnCPU))
+        print(String(format: "BENCH probe train %.2f eval top1 %.2f top5 %.2f loss %.8f iters %d evals %d stop %@ in %.2f s (cpu %.2f s)",
+                     probe.train.top1, probe.evaluation!.top1, probe.evaluation!.top5, probe.loss,
+                     probe.optimizer.iterations, probe.optimizer.evaluations, probe.optimizer.stop.rawValue,
+                     probeSeconds, probeCPU))
+    }
+}

@@ -117,47 +117,41 @@ public struct KNNClassifier: @unchecked Sendable {
         let q = Self.normalizedRows(queries)
         var out = [Double](repeating: 0, count: m * classCount)
         let qb = max(1, min(queryBlock, m)), bb = max(1, min(bankBlock, n))
-        var sim = [Float](repeating: 0, count: qb * bb)
         // Per query of the block: a min-heap of its best k (similarity, bank index).
-        var heapSim = [Float](repeating: 0, count: qb * k)
-        var heapIndex = [Int32](repeating: 0, count: qb * k)
-        var heapCount = [Int](repeating: 0, count: qb)
+        let sim = UnsafeMutablePointer<Float>.allocate(capacity: qb * bb)
+        let heapSim = UnsafeMutablePointer<Float>.allocate(capacity: qb * k)
+        let heapIndex = UnsafeMutablePointer<Int32>.allocate(capacity: qb * k)
+        let heapCount = UnsafeMutablePointer<Int>.allocate(capacity: qb)
+        defer {
+            sim.deallocate(); heapSim.deallocate(); heapIndex.deallocate(); heapCount.deallocate()
+        }
         let invT = 1 / Double(temperature)
-        sim.withUnsafeMutableBufferPointer { sim in
-        heapSim.withUnsafeMutableBufferPointer { hs in
-        heapIndex.withUnsafeMutableBufferPointer { hi in
+        let threads = max(1, ComputeThreads.current)
         out.withUnsafeMutableBufferPointer { out in
             for q0 in stride(from: 0, to: m, by: qb) {
                 let rows = min(qb, m - q0)
-                for r in 0..<rows { heapCount[r] = 0 }
+                heapCount.update(repeating: 0, count: rows)
                 for b0 in stride(from: 0, to: n, by: bb) {
                     let cols = min(bb, n - b0)
                     // sim[r, j] = <q_{q0+r}, bank_{b0+j}>  ([rows, d] x [cols, d]^T)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d),
-                                1, q.data + q0 * d, Int32(d), bank.data + b0 * d, Int32(d), 0,
-                                sim.baseAddress!, Int32(cols))
-                    for r in 0..<rows {
-                        let s = sim.baseAddress! + r * cols
-                        let heapS = hs.baseAddress! + r * k, heapI = hi.baseAddress! + r * k
-                        var count = heapCount[r]
-                        var j = 0
-                        while count < k && j < cols {  // fill the heap
-                            Self.heapPush(heapS, heapI, &count, s[j], Int32(b0 + j))
-                            j += 1
+                                1, q.data + q0 * d, Int32(d), bank.data + b0 * d, Int32(d), 0, sim, Int32(cols))
+                    let select = HeapSelect(sim: sim, cols: cols, firstIndex: b0, k: k, heapSim: heapSim,
+                                            heapIndex: heapIndex, heapCount: heapCount)
+                    // Rows are independent: split them over the compute threads when the block is big.
+                    let chunks = rows * cols >= 1 << 16 ? min(threads, rows) : 1
+                    if chunks == 1 {
+                        select.run(0..<rows)
+                    } else {
+                        let per = (rows + chunks - 1) / chunks
+                        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                            let lo = c * per, hi = min(rows, lo + per)
+                            if lo < hi { select.run(lo..<hi) }
                         }
-                        var root = heapS[0]
-                        while j < cols {
-                            if s[j] > root {
-                                Self.heapReplaceRoot(heapS, heapI, count, s[j], Int32(b0 + j))
-                                root = heapS[0]
-                            }
-                            j += 1
-                        }
-                        heapCount[r] = count
                     }
                 }
                 for r in 0..<rows {
-                    let heapS = hs.baseAddress! + r * k, heapI = hi.baseAddress! + r * k
+                    let heapS = heapSim + r * k, heapI = heapIndex + r * k
                     let row = out.baseAddress! + (q0 + r) * classCount
                     // Subtract the best similarity before exp: same ranking, no overflow for small T.
                     var best = -Float.infinity
@@ -171,8 +165,42 @@ public struct KNNClassifier: @unchecked Sendable {
                     for c in 0..<classCount { row[c] /= total }
                 }
             }
-        }}}}
+        }
         return out
+    }
+
+    /// Streams one similarity block [rows, cols] into the per-row top-k heaps. Rows touch disjoint
+    /// heap slots, so distinct row ranges may run on different threads.
+    struct HeapSelect: @unchecked Sendable {
+        let sim: UnsafeMutablePointer<Float>
+        let cols: Int
+        let firstIndex: Int
+        let k: Int
+        let heapSim: UnsafeMutablePointer<Float>
+        let heapIndex: UnsafeMutablePointer<Int32>
+        let heapCount: UnsafeMutablePointer<Int>
+
+        func run(_ rows: Range<Int>) {
+            for r in rows {
+                let s = sim + r * cols
+                let heapS = heapSim + r * k, heapI = heapIndex + r * k
+                var count = heapCount[r]
+                var j = 0
+                while count < k && j < cols {  // fill the heap
+                    KNNClassifier.heapPush(heapS, heapI, &count, s[j], Int32(firstIndex + j))
+                    j += 1
+                }
+                var root = heapS[0]
+                while j < cols {
+                    if s[j] > root {  // most candidates stop at this comparison
+                        KNNClassifier.heapReplaceRoot(heapS, heapI, count, s[j], Int32(firstIndex + j))
+                        root = heapS[0]
+                    }
+                    j += 1
+                }
+                heapCount[r] = count
+            }
+        }
     }
 
     /// Predicted classes of `queries` [M, D] (highest vote sum; ties go to the lower class index).
