@@ -70,6 +70,25 @@ final class KNNTests: XCTestCase {
         }
     }
 
+    func testThreadedSelectionMatchesBruteForce() throws {
+        // 64 x 2,000 similarity blocks are split over the compute threads (>= 2^16 entries).
+        var rng = TestRNG(seed: 8)
+        let n = 2000, m = 64, d = 6, classes = 10
+        let bank = rng.tensor([n, d])
+        let labels = (0..<n).map { _ in Int(rng.next() % UInt64(classes)) }
+        let queries = rng.tensor([m, d])
+        let knn = try KNNClassifier(features: bank, labels: labels, classCount: classes)
+        let expected = bruteForceScores(bank: bank, labels: labels, queries: queries, k: 200, t: 0.1, classes: classes)
+        for threads in [1, 2, 3] {
+            let saved = ComputeThreads.current
+            ComputeThreads.set(threads)
+            defer { ComputeThreads.set(saved) }
+            let s = knn.scores(queries, k: 200, temperature: 0.1, queryBlock: 64, bankBlock: 1024)
+            assertClose(s.map(Float.init), expected.flatMap { $0 }.map(Float.init), rtol: 2e-5, atol: 2e-6,
+                        "\(threads) threads")
+        }
+    }
+
     func testTopOneAndTopFiveAgainstBruteForceRanking() throws {
         var rng = TestRNG(seed: 9)
         let n = 200, m = 60, d = 8, classes = 10
