@@ -14,39 +14,8 @@ public enum PNGCodec {
     /// 16-bit files without gAMA/sRGB chunks are read as sRGB-encoded (so sample `v * 257`
     /// decodes to `v`), as image viewers and PIL do, rather than as linear light.
     public static func decode(_ bytes: [UInt8], source: String = "<memory>") throws -> RGBImage {
-        var image = png_image()
-        image.version = UInt32(PNG_IMAGE_VERSION)
-        image.flags = UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
-        let begun = bytes.withUnsafeBytes { raw in
-            png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count)
-        }
-        guard begun != 0 else {
-            let reason = message(of: &image)
-            png_image_free(&image)
-            throw ImageCodecError(source: source, reason: "invalid PNG (\(reason))")
-        }
-        let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width * height <= ImageDecoder.maxPixels else {
-            png_image_free(&image)
-            throw ImageCodecError(source: source, reason: "PNG size \(width)x\(height) is empty or too large")
-        }
-        // Set again: reading the header resets the flags.
-        image.flags = UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
-        let hasAlpha = (image.format & UInt32(PNG_FORMAT_FLAG_ALPHA)) != 0
-        let channels = hasAlpha ? 4 : 3
-        image.format = UInt32(hasAlpha ? PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA : PNG_FORMAT_FLAG_COLOR)
-        var decoded = [UInt8](repeating: 0, count: width * height * channels)
-        let finished = bytes.withUnsafeBytes { _ in
-            decoded.withUnsafeMutableBytes { out in
-                png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
-            }
-        }
-        guard finished != 0 else {
-            let reason = message(of: &image)
-            png_image_free(&image)
-            throw ImageCodecError(source: source, reason: "corrupt or truncated PNG (\(reason))")
-        }
-        png_image_free(&image)
+        // libpng reads from `raw` from begin_read to finish_read: both happen inside this closure.
+        var (decoded, width, height, hasAlpha) = try bytes.withUnsafeBytes { raw in try decodeRaw(raw, source: source) }
         if !hasAlpha { return RGBImage(width: width, height: height, pixels: decoded) }
         // Drop alpha: RGBA -> RGB in place, front to back (the write index never passes the read).
         let count = width * height
@@ -107,6 +76,37 @@ public enum PNGCodec {
         } catch {
             throw ImageCodecError(source: url.path, reason: "cannot write PNG (\(error.localizedDescription))")
         }
+    }
+
+    /// libpng simplified read of PNG bytes into RGB8, or RGBA8 when the file has alpha.
+    private static func decodeRaw(_ raw: UnsafeRawBufferPointer, source: String) throws -> ([UInt8], Int, Int, Bool) {
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        guard png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count) != 0 else {
+            let reason = message(of: &image)
+            png_image_free(&image)
+            throw ImageCodecError(source: source, reason: "invalid PNG (\(reason))")
+        }
+        let width = Int(image.width), height = Int(image.height)
+        guard width > 0, height > 0, width * height <= ImageDecoder.maxPixels else {
+            png_image_free(&image)
+            throw ImageCodecError(source: source, reason: "PNG size \(width)x\(height) is empty or too large")
+        }
+        // After begin_read (which sets the flags): 16-bit data without gAMA/sRGB is sRGB-encoded.
+        image.flags = UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
+        let hasAlpha = (image.format & UInt32(PNG_FORMAT_FLAG_ALPHA)) != 0
+        image.format = UInt32(hasAlpha ? PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA : PNG_FORMAT_FLAG_COLOR)
+        var decoded = [UInt8](repeating: 0, count: width * height * (hasAlpha ? 4 : 3))
+        let finished = decoded.withUnsafeMutableBytes { out in
+            png_image_finish_read(&image, nil, out.baseAddress, 0, nil)
+        }
+        guard finished != 0 else {
+            let reason = message(of: &image)
+            png_image_free(&image)
+            throw ImageCodecError(source: source, reason: "corrupt or truncated PNG (\(reason))")
+        }
+        png_image_free(&image)
+        return (decoded, width, height, hasAlpha)
     }
 
     /// libpng's message buffer as a Swift string.
