@@ -1,5 +1,12 @@
 #!/usr/bin/env python3
-"""Writes Tests/Fixtures/linear_probe.json: a small multinomial logistic regression solved
+"""Writes the fixtures of the evaluation and logging tests:
+
+Tests/Fixtures/tfevents_python.json (for TFEventsTests.swift): an event file written by the
+`tensorboard` package's own EventFileWriter (file-version event, then scalar events with fixed
+wall times), as a byte list, with the scalars it holds and the serialized bytes of each Event
+(tensorboard.compat.proto), so the Swift writer's bytes and reader can be checked against them.
+
+Tests/Fixtures/linear_probe.json: a small multinomial logistic regression solved
 independently, for Tests/SimCLRTests/LinearProbeTests.swift.
 
 Data: 5 overlapping Gaussian classes in 8 dimensions with very different feature scales and
@@ -92,7 +99,35 @@ def tensor(a):
     return {"shape": list(a.shape), "data": [float(v) for v in a.ravel()]}
 
 
+def tfevents_fixture():
+    import glob
+    import tempfile
+
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    scalars = [("train/loss", 0, 6.25), ("train/loss", 50, 5.125), ("train/top1", 50, 0.3),
+               ("knn/top1", 156, 41.5), ("train/lr", 300, 1e-4)]
+    events = []
+    with tempfile.TemporaryDirectory() as d:
+        w = EventFileWriter(d)
+        for i, (tag, step, value) in enumerate(scalars):
+            ev = event_pb2.Event(wall_time=1700000000.5 + i, step=step,
+                                 summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]))
+            w.add_event(ev)
+            events.append(list(ev.SerializeToString()))
+        w.close()
+        path, = glob.glob(os.path.join(d, "events.out.tfevents.*"))
+        data = list(open(path, "rb").read())
+    out = os.path.join(os.path.dirname(OUT), "tfevents_python.json")
+    with open(out, "w") as fh:
+        json.dump({"bytes": data, "event_bytes": events,
+                   "scalars": [[t, s, float(np.float32(v))] for t, s, v in scalars],
+                   "meta": {"generator": "tools/make_eval_fixtures.py", "writer": "tensorboard EventFileWriter"}}, fh)
+
+
 def main():
+    tfevents_fixture()
     rng = np.random.default_rng(20260501)
     (xtr, ytr), (xev, yev) = make_data(rng)
     str_, sev, mean, std = standardise(xtr, xev)
