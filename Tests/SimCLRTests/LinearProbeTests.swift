@@ -51,6 +51,16 @@ final class LinearProbeTests: XCTestCase {
         }
     }
 
+    func testObjectiveIsFiniteForHugeLogits() {
+        // z_y - max(z) = -2000: exp underflows to 0, the loss must still be 2000 (not infinity).
+        let obj = SoftmaxRegressionObjective(features: [1], labels: [0], featureCount: 1, classCount: 2, l2: 0)
+        let theta: [Double] = [-1000, 1000, 0, 0]
+        var grad = [Double](repeating: 0, count: 4)
+        let f = theta.withUnsafeBufferPointer { t in grad.withUnsafeMutableBufferPointer { obj.evaluate(t, gradient: $0) } }
+        XCTAssertEqual(f, 2000, accuracy: 1e-9)
+        XCTAssertEqual(grad, [-1, 1, -1, 1])
+    }
+
     func testLBFGSMinimisesRosenbrock() {
         // f(x, y) = (1 - x)^2 + 100 (y - x^2)^2, minimum 0 at (1, 1), a curved narrow valley.
         var iterations = 0

@@ -117,14 +117,15 @@ public final class SoftmaxRegressionObjective {
                 let row = z + i * c
                 var mx = row[0]
                 for j in 1..<c { mx = max(mx, row[j]) }
+                let y = labels[i]
+                let zy = row[y] - mx
                 var sum = 0.0
                 for j in 0..<c {
                     let e = exp(row[j] - mx)
                     row[j] = e
                     sum += e
                 }
-                let y = labels[i]
-                loss += log(sum) - log(row[y])  // = logsumexp - z_y, with z shifted by mx
+                loss += log(sum) - zy  // logsumexp(z) - z_y, both shifted by max(z) (no overflow or log(0))
                 let inv = 1 / sum
                 for j in 0..<c {
                     row[j] *= inv * invN
