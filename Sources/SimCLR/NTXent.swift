@@ -224,19 +224,29 @@ private struct RowPass: @unchecked Sendable {
 
     /// For each anchor a in `range`: turns row a of S into row a of G, and stores the anchor's
     /// loss and the number of negatives scoring at or above its best positive.
+    /// Full-row passes run on 8-wide vectors (`vectorExp` for the softmax numerators).
     func run(_ range: Range<Int>) {
+        typealias V = SIMD8<Float>
         let m = rows, n = images, v = views
         let invTau = 1 / temperature
         let posWeight = 1 / Float(v - 1)
         let invM = 1 / Float(m)
+        let body = m - m % 8
         for a in range {
             let row = matrix + a * m
+            let raw = UnsafeMutableRawPointer(row)
             let i = a % n, view = a / n
-            // Logits, self masked out.
+            // Logits, self masked out, and their maximum.
             for b in 0..<m { row[b] *= invTau }
             row[a] = -.infinity
-            var mx = -Float.infinity
-            for b in 0..<m { mx = max(mx, row[b]) }
+            var vmax = V(repeating: -.infinity)
+            var b = 0
+            while b < body {
+                vmax = pointwiseMax(vmax, raw.loadUnaligned(fromByteOffset: 4 * b, as: V.self))
+                b += 8
+            }
+            var mx = vmax.max()
+            while b < m { mx = max(mx, row[b]); b += 1 }
             // Positives: the other views of image i.
             var bestPos = -Float.infinity
             var posSum: Double = 0
@@ -246,17 +256,38 @@ private struct RowPass: @unchecked Sendable {
                 posSum += Double(l)
             }
             // Rows at or above the best positive, minus the positives among them.
-            var atOrAbove: Int32 = 0
-            for b in 0..<m { atOrAbove &+= row[b] >= bestPos ? 1 : 0 }
+            let vbest = V(repeating: bestPos)
+            var vcount = SIMD8<Int32>()
+            b = 0
+            while b < body {
+                let x = raw.loadUnaligned(fromByteOffset: 4 * b, as: V.self)
+                vcount &+= SIMD8<Int32>().replacing(with: 1, where: x .>= vbest)
+                b += 8
+            }
+            var atOrAbove = vcount.wrappedSum()
+            while b < m { atOrAbove &+= row[b] >= bestPos ? 1 : 0; b += 1 }
             for w in 0..<v where w != view && row[w * n + i] >= bestPos { atOrAbove -= 1 }
             rowRank[a] = atOrAbove
-            // Stable softmax numerators exp(l - max) (self: exp(-inf) = 0).
-            var sum: Float = 0
-            for b in 0..<m {
-                let e = expf(row[b] - mx)
-                row[b] = e
-                sum += e
+            // Stable softmax numerators exp(l - max); self gets exactly 0.
+            let vmx = V(repeating: mx)
+            var vsum = V()
+            b = 0
+            while b < body {
+                let e = vectorExp(raw.loadUnaligned(fromByteOffset: 4 * b, as: V.self) - vmx)
+                raw.storeBytes(of: e, toByteOffset: 4 * b, as: V.self)
+                vsum += e
+                b += 8
             }
+            var sum = vsum.sum()
+            while b < m {
+                var tail = V(repeating: -.infinity)
+                for k in 0..<(m - b) { tail[k] = row[b + k] - mx }
+                let e = vectorExp(tail)
+                for k in 0..<(m - b) { row[b + k] = e[k]; sum += e[k] }
+                b = m
+            }
+            sum -= row[a]
+            row[a] = 0
             let lse = Double(mx) + log(Double(sum))
             rowLoss[a] = lse - posSum * Double(posWeight)
             // G_ab = (softmax_a(b) - [b positive]/(V-1)) / M.
@@ -265,4 +296,29 @@ private struct RowPass: @unchecked Sendable {
             for w in 0..<v where w != view { row[w * n + i] -= posWeight * invM }
         }
     }
+}
+
+/// e^x on 8 lanes, ~2 ulp relative error for x in [-87, 88]; inputs below -87 (including -inf)
+/// give ~1e-38 instead of 0 and are handled by the caller.
+/// Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, then a degree-7 Taylor polynomial for e^r
+/// (truncation r^8/8! < 6e-9) and 2^k assembled in the exponent bits. Written with lane-wise
+/// arithmetic only (no rounding or conversion calls) so that it compiles to vector instructions.
+@inline(__always)
+func vectorExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    typealias V = SIMD8<Float>
+    let xc = pointwiseMin(pointwiseMax(x, V(repeating: -87)), V(repeating: 88))
+    // Round x log2(e) to an integer k by adding 1.5 * 2^23: k lands in the low mantissa bits.
+    let shifted = xc * 1.442_695_04 + 12_582_912
+    let k = shifted - 12_582_912
+    let r = (xc - k * 0.693_145_751_953_125) - k * 1.428_606_765_330_187e-6
+    var p = V(repeating: 1 / 5040)
+    p = p * r + 1 / 720
+    p = p * r + 1 / 120
+    p = p * r + 1 / 24
+    p = p * r + 1 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    let bits = (unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    return p * unsafeBitCast(bits, to: V.self)
 }

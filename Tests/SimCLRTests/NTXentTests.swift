@@ -2,7 +2,7 @@
 // written from the paper's Algorithm 1, central-difference gradients in Double, symmetry,
 // closed forms, a grid over (V, N, D, tau), and the refused inputs.
 import Foundation
-import SimCLR
+@testable import SimCLR
 import TensorCore
 import TestSupport
 import XCTest
@@ -257,6 +257,26 @@ final class NTXentTests: XCTestCase {
             XCTAssertEqual(a, b)
             XCTAssertEqual(g1.array, g2.array)
         }
+    }
+
+    /// The vectorised exp of the softmax pass against Double exp over its whole range:
+    /// within 3 ulp (2e-7 relative); below -87 it returns at most ~1e-38 (the caller zeroes self).
+    func testVectorExpAccuracy() {
+        var worst = 0.0
+        var x = -87.0
+        while x <= 88 {
+            var lanes = SIMD8<Float>()
+            for k in 0..<8 { lanes[k] = Float(x + Double(k) * 0.001_37) }
+            let e = vectorExp(lanes)
+            for k in 0..<8 {
+                let exact = exp(Double(lanes[k]))
+                worst = max(worst, abs(Double(e[k]) - exact) / exact)
+            }
+            x += 0.0173
+        }
+        XCTAssertLessThan(worst, 2e-7)
+        XCTAssertEqual(vectorExp(SIMD8<Float>(repeating: 0))[0], 1)
+        XCTAssertLessThan(vectorExp(SIMD8<Float>(repeating: -.infinity))[3], 1e-37)
     }
 
     // MARK: Refused inputs
