@@ -58,20 +58,21 @@ public final class ProgressBar: @unchecked Sendable {
 
     /// Sets the count (and replaces the fields, when given) and redraws if it is time.
     public func update(_ value: Int, fields: [(String, String)]? = nil) {
+        change(fields: fields) { $0 = value }
+    }
+
+    /// Adds `n` to the count (atomically: safe from several threads).
+    public func advance(by n: Int = 1, fields: [(String, String)]? = nil) {
+        change(fields: fields) { $0 += n }
+    }
+
+    private func change(fields: [(String, String)]?, _ body: (inout Int) -> Void) {
         lock.lock()
         defer { lock.unlock() }
         guard !finished else { return }
-        current = value
+        body(&current)
         if let fields { self.fields = fields }
         drawIfDue(force: false)
-    }
-
-    /// Adds `n` to the count.
-    public func advance(by n: Int = 1, fields: [(String, String)]? = nil) {
-        lock.lock()
-        let value = current + n
-        lock.unlock()
-        update(value, fields: fields)
     }
 
     /// Draws the final state and ends the line; later updates are ignored.

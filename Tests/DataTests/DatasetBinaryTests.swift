@@ -131,6 +131,18 @@ final class DatasetCIFARTests: XCTestCase {
         assertThrows(try CIFARDataset(variant: .cifar10, directory: dir, split: .batches([1])), contains: ["batches.meta.txt", "10 class names"])
     }
 
+    func testConcurrentReadsMatchSequentialReads() throws {
+        let ds = try CIFARDataset(variant: .cifar10, directory: dir, split: .train)
+        let sequential = try (0..<ds.count).map { try ds.image(at: $0) }
+        final class Box: @unchecked Sendable { var images: [RGBImage?]; init(_ n: Int) { images = Array(repeating: nil, count: n) } }
+        let box = Box(ds.count * 8)
+        box.images.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let out = slots
+            DispatchQueue.concurrentPerform(iterations: ds.count * 8) { i in out[i] = try? ds.image(at: i % ds.count) }
+        }
+        for i in 0..<(ds.count * 8) { XCTAssertEqual(box.images[i], sequential[i % ds.count]) }
+    }
+
     func testUnreadableFileIsRefused() throws {
         try XCTSkipIf(getuid() == 0, "root can read any file")
         let url = dir.appendingPathComponent("data_batch_1.bin")
