@@ -65,24 +65,10 @@ public final class Adam: Optimizer {
             if decoupledWeightDecay {
                 let shrink = 1 - lr * wd
                 if shrink != 1 { for k in 0..<n { w[k] *= shrink } }
-                for k in 0..<n {
-                    let gk = g[k]
-                    let mk = b1 * m[k] + (1 - b1) * gk
-                    let vk = b2 * v[k] + (1 - b2) * gk * gk
-                    m[k] = mk
-                    v[k] = vk
-                    w[k] -= stepSize * mk / (vk.squareRoot() * invRootCorrection2 + eps)
-                }
-            } else {
-                for k in 0..<n {
-                    let gk = g[k] + wd * w[k]
-                    let mk = b1 * m[k] + (1 - b1) * gk
-                    let vk = b2 * v[k] + (1 - b2) * gk * gk
-                    m[k] = mk
-                    v[k] = vk
-                    w[k] -= stepSize * mk / (vk.squareRoot() * invRootCorrection2 + eps)
-                }
             }
+            let l2 = decoupledWeightDecay ? 0 : wd
+            let moments = AdamMoments(beta1: b1, beta2: b2, epsilon: eps, l2: l2, stepSize: stepSize, invRootCorrection2: invRootCorrection2)
+            moments.update(w: w, g: g, m: m, v: v, count: n)
         }
     }
 
@@ -112,5 +98,46 @@ public final class Adam: Optimizer {
         }
         try restore(state, targets)
         stepCount = Int(t)
+    }
+}
+
+/// The elementwise Adam update on 8-wide vectors (the scalar loop does not vectorise: four
+/// possibly-aliasing buffers and a square root), with a scalar tail of the same arithmetic.
+private struct AdamMoments {
+    let beta1: Float, beta2: Float, epsilon: Float, l2: Float, stepSize: Float, invRootCorrection2: Float
+
+    @inline(__always)
+    func update(
+        w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+        v: UnsafeMutablePointer<Float>, count n: Int
+    ) {
+        typealias V = SIMD8<Float>
+        let b1 = V(repeating: beta1), c1 = V(repeating: 1 - beta1)
+        let b2 = V(repeating: beta2), c2 = V(repeating: 1 - beta2)
+        let decay = V(repeating: l2), size = V(repeating: stepSize)
+        let root = V(repeating: invRootCorrection2), eps = V(repeating: epsilon)
+        let wr = UnsafeMutableRawPointer(w), gr = UnsafeMutableRawPointer(g)
+        let mr = UnsafeMutableRawPointer(m), vr = UnsafeMutableRawPointer(v)
+        var k = 0
+        while k + 8 <= n {
+            let o = 4 * k
+            let wk = wr.loadUnaligned(fromByteOffset: o, as: V.self)
+            let gk = gr.loadUnaligned(fromByteOffset: o, as: V.self) + decay * wk
+            let mk = b1 * mr.loadUnaligned(fromByteOffset: o, as: V.self) + c1 * gk
+            let vk = b2 * vr.loadUnaligned(fromByteOffset: o, as: V.self) + c2 * gk * gk
+            mr.storeBytes(of: mk, toByteOffset: o, as: V.self)
+            vr.storeBytes(of: vk, toByteOffset: o, as: V.self)
+            wr.storeBytes(of: wk - size * mk / (vk.squareRoot() * root + eps), toByteOffset: o, as: V.self)
+            k += 8
+        }
+        while k < n {
+            let gk = g[k] + l2 * w[k]
+            let mk = beta1 * m[k] + (1 - beta1) * gk
+            let vk = beta2 * v[k] + (1 - beta2) * gk * gk
+            m[k] = mk
+            v[k] = vk
+            w[k] -= stepSize * mk / (vk.squareRoot() * invRootCorrection2 + epsilon)
+            k += 1
+        }
     }
 }
