@@ -90,18 +90,32 @@ public final class Conv2d: PlannedLayer {
                 b.retain(dW)
             }
             guard needInputGradient else { b.release(dy); return nil }
-            // Input gradient: dx = conv_transpose(dy, W).
-            var wD = wMem.desc.raw
+            // Input gradient: dx = conv_transpose(dy, W). The backward-data kernels want the
+            // weights in their own layout (e.g. BAcd16a16b); forcing the forward's layout makes
+            // oneDNN fall back to its reference code, 100x slower.
+            var wD = MemoryDesc.any(wdims).raw
             let bwdD = try makePrimitive("conv bwd data \(weight.name)", dnnl_convolution_desc_t.self, hint: fwd) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_backward_data_desc_init(cd, dnnl_convolution_direct, &srcD, &wD, &dstD, s, p, p)
                 } }
             }
-            let dx = b.gradient(src.desc)
-            bwdD.bind([(Arg.diffDst, dy), (Arg.weights, wMem), (Arg.diffSrc, dx)])
+            let wBwdDesc = bwdD.md(dnnl_query_weights_md)
+            let wBwd: Memory
+            if wBwdDesc == wMem.desc {
+                wBwd = wMem
+            } else if wBwdDesc == wPlain.desc {
+                wBwd = wPlain
+            } else {
+                wBwd = Memory(wBwdDesc)
+                let r = try Primitive(reorderFrom: wPlain.desc, to: wBwdDesc)
+                r.bind([(Arg.src, wPlain), (Arg.dst, wBwd)])
+                b.backward(r)
+            }
+            let dx = b.gradient(bwdD.md(dnnl_query_diff_src_md))
+            bwdD.bind([(Arg.diffDst, dy), (Arg.weights, wBwd), (Arg.diffSrc, dx)])
             b.backward(bwdD)
             b.release(dy)
-            if src === x { return dx }
+            if dx.desc == x.desc { return dx }
             let dxOut = try reordered(dx, to: x.desc, b, backward: true)
             b.release(dx)
             return dxOut

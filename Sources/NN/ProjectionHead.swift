@@ -62,6 +62,11 @@ public final class ProjectionHead {
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
     public var buffers: [Buffer] { layers.flatMap(\.buffers) }
 
+    /// Forward FLOPs per row (2 per multiply-add of each Linear).
+    public var forwardFlops: Double {
+        layers.reduce(0) { acc, l in (l as? Linear).map { acc + 2.0 * Double($0.inputCount * $0.outputCount) } ?? acc }
+    }
+
     /// z = g(h), [N, outputDim]. The result belongs to the head (overwritten by the next call).
     public func forward(_ h: Tensor, training: Bool) -> Tensor {
         var x = h

@@ -98,6 +98,27 @@ public final class ResNet {
 
     public var featureDim: Int { config.featureDim }
 
+    /// Forward FLOPs of the convolutions for one image of `height` x `width` (1 multiply-add =
+    /// 2 FLOPs; BN, ReLU, pooling and adds not counted), the convention of the PyTorch benchmark.
+    public func forwardFlops(height: Int, width: Int) -> Double {
+        var h = height, w = width
+        var total = 0.0
+        func conv(_ c: Conv2d, _ h: Int, _ w: Int) -> (Int, Int) {
+            let oh = c.outputSize(h), ow = c.outputSize(w)
+            total += 2.0 * Double(c.inChannels * c.kernel * c.kernel * c.outChannels * oh * ow)
+            return (oh, ow)
+        }
+        (h, w) = conv(stemConv, h, w)
+        if let m = maxPool { h = (h + 2 * m.padding - m.kernel) / m.stride + 1; w = (w + 2 * m.padding - m.kernel) / m.stride + 1 }
+        for block in blocks {
+            var (bh, bw) = (h, w)
+            for c in block.convs { (bh, bw) = conv(c, bh, bw) }
+            if let (c, _) = block.downsample { _ = conv(c, h, w) }
+            (h, w) = (bh, bw)
+        }
+        return total
+    }
+
     /// The compiled network behind `forward`/`backward`.
     public lazy var network = PlannedNetwork(layers: layers, flattensOutput: true)
 

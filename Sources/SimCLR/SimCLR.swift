@@ -1,1 +1,3 @@
-// SimCLR: see the files of this folder.
+@_exported import NN
+@_exported import Optim
+@_exported import Data

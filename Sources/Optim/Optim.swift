@@ -1,1 +1,0 @@
-// Optim: see the files of this folder.

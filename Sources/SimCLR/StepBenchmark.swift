@@ -1,0 +1,103 @@
+// `simclr bench step`: one full SimCLR training step (forward of 2B images, NT-Xent, backward,
+// SGD update) on random input, timed, with the same JSON fields as the PyTorch reference
+// (../shared/bench/torch_simclr_step.py) so the two can be compared side by side.
+
+import Foundation
+import NN
+import Optim
+
+public struct StepBenchmark {
+    public var depth: ResNetConfig.Depth = .resnet18
+    public var stem: ResNetConfig.Stem = .cifar
+    public var width: Double = 1.0
+    public var batch: Int = 256
+    public var imageSize: Int = 32
+    public var steps: Int = 10
+    public var warmup: Int = 2
+    public var threads: Int = 0
+    public var temperature: Float = 0.5
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    /// Runs the benchmark and returns the JSON fields (ordered like the reference's).
+    public func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
+        ComputeThreads.set(threads)
+        let rssStart = peakRSSMiB()
+        let model = SimCLRModel(encoder: ResNetConfig(depth: depth, stem: stem, width: width),
+                                head: ProjectionHeadConfig(), seed: seed)
+        let loss = try NTXentLoss(temperature: temperature, views: 2)
+        let lr = 0.3 * Float(batch) / 256
+        let optimizer = try SGD(parameters: model.parameters, momentum: 0.9, weightDecay: 1e-6)
+        var rng = RandomState(seed: seed &+ 1)
+        let x = Tensor(shape: [2 * batch, 3, imageSize, imageSize])
+        for i in 0..<x.count { x[i] = rng.normal() }
+        var dz: Tensor?
+        func step() throws -> Float {
+            let z = try model.forward(x, training: true)
+            if dz == nil || dz!.shape != z.shape { dz = Tensor(shape: z.shape) }
+            let result = try loss(z, gradient: dz!)
+            model.backward(dz!)
+            optimizer.step(learningRate: lr)
+            return result.loss
+        }
+        var firstLoss: Float = .nan
+        for i in 0..<warmup {
+            let l = try step()
+            if i == 0 { firstLoss = l }
+            progress?(i + 1, warmup + steps)
+        }
+        var times: [Double] = []
+        var lastLoss: Float = .nan
+        for i in 0..<steps {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            lastLoss = try step()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            if firstLoss.isNaN { firstLoss = lastLoss }
+            progress?(warmup + i + 1, warmup + steps)
+        }
+        let sorted = times.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let images = 2 * batch
+        let fwdFlops = model.encoder.forwardFlops(height: imageSize, width: imageSize) + model.head.forwardFlops
+        let pass = try model.encoder.compiled(batch: images, height: imageSize, width: imageSize, training: true)
+        func r1(_ v: Double) -> Double { (v * 10).rounded() / 10 }
+        return [
+            ("impl", "swift-simclr"), ("onednn", DNNLContext.version), ("isa", DNNLContext.isa),
+            ("batch", batch), ("images_per_step", images), ("width", width), ("threads", ComputeThreads.current),
+            ("warmup", warmup), ("steps", steps),
+            ("params", model.parameters.reduce(0) { $0 + $1.value.count }),
+            ("fwd_gflops_per_image", (fwdFlops / 1e9 * 1e4).rounded() / 1e4),
+            ("ms_per_step", r1(median * 1e3)), ("ms_per_step_min", r1(sorted.first! * 1e3)),
+            ("ms_per_step_max", r1(sorted.last! * 1e3)),
+            ("images_per_s", r1(Double(images) / median)), ("images_per_s_min", r1(Double(images) / sorted.last!)),
+            ("images_per_s_max", r1(Double(images) / sorted.first!)),
+            ("achieved_gflops_per_s", r1(3 * fwdFlops * Double(images) / median / 1e9)),
+            ("peak_rss_mib", r1(peakRSSMiB())), ("rss_at_start_mib", r1(rssStart)),
+            ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("primitives_per_step", pass.primitiveCount),
+            ("loss_first", Double(firstLoss)), ("loss_last", Double(lastLoss)),
+        ]
+    }
+}
+
+/// Peak resident set size of this process in MiB (ru_maxrss is in KiB on Linux).
+public func peakRSSMiB() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// Renders ordered fields as one JSON object line.
+public func jsonLine(_ fields: [(String, Any)]) -> String {
+    let parts = fields.map { key, value -> String in
+        let v: String
+        switch value {
+        case let s as String: v = "\"\(s)\""
+        case let d as Double: v = d.isFinite ? "\(d)" : "null"
+        case let f as Float: v = f.isFinite ? "\(f)" : "null"
+        default: v = "\(value)"
+        }
+        return "\"\(key)\": \(v)"
+    }
+    return "{" + parts.joined(separator: ", ") + "}"
+}

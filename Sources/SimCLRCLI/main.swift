@@ -1,7 +1,0 @@
-import ArgumentParser
-import SimCLR
-
-@main
-struct SimCLRCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simclr", abstract: "SimCLR in Swift.")
-}
