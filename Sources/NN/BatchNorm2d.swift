@@ -41,6 +41,18 @@ public final class BatchNorm2d: PlannedLayer {
     }
 
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
+        let planned = try planDetailed(x, b, transientOutput: false)
+        return (planned.output, planned.backward)
+    }
+
+    /// The forward plan with options: `transientOutput` puts y in a pool slot that the caller
+    /// releases once y's consumers are planned (y is not kept for backward); `recompute` (training
+    /// only) appends backward ops that recompute y from the kept input and the batch statistics
+    /// into a new pool slot, for a consumer whose backward needs y (the next conv's weight
+    /// gradient). This trades one elementwise pass for one activation of memory.
+    public func planDetailed(_ x: Memory, _ b: PlanBuilder, transientOutput: Bool) throws
+        -> (output: Memory, backward: BackwardPlanner?, recompute: ((PlanBuilder) throws -> Memory)?)
+    {
         let d = x.desc.dims
         precondition(d[1] == channels, "BatchNorm2d(\(weight.name)): input \(d), expected \(channels) channels")
         var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
@@ -52,13 +64,14 @@ public final class BatchNorm2d: PlannedLayer {
         let fwd = try makePrimitive("bn fwd \(weight.name)", dnnl_batch_normalization_desc_t.self) {
             dnnl_batch_normalization_forward_desc_init($0, prop, &data, eps, flags)
         }
-        let y = b.activation(fwd.md(dnnl_query_dst_md))
+        let yDesc = fwd.md(dnnl_query_dst_md)
+        let y = transientOutput ? b.transient(yDesc) : b.activation(yDesc)
         let scale = paramMemory(weight.value), shift = paramMemory(bias.value)
         if !b.training {
             fwd.bind([(Arg.src, x), (Arg.dst, y), (Arg.mean, paramMemory(runningMean.value)),
                       (Arg.variance, paramMemory(runningVar.value)), (Arg.scale, scale), (Arg.shift, shift)])
             b.forward(fwd)
-            return (y, nil)
+            return (y, nil, nil)
         }
         let mean = b.activation(.plain([channels])), variance = b.activation(.plain([channels]))
         var args: [(Int32, Memory)] = [(Arg.src, x), (Arg.dst, y), (Arg.mean, mean), (Arg.variance, variance),
@@ -102,6 +115,19 @@ public final class BatchNorm2d: PlannedLayer {
             if dx !== dy { b.release(dy) }
             return dx
         }
-        return (y, backward)
+        // y again from x and the saved batch statistics: same formula, BN in "global stats" mode.
+        let recompute: (PlanBuilder) throws -> Memory = { [weight] b in
+            var data = x.desc.raw
+            let again = try makePrimitive("bn recompute \(weight.name)", dnnl_batch_normalization_desc_t.self) {
+                dnnl_batch_normalization_forward_desc_init($0, dnnl_forward_inference, &data, eps,
+                                                           flags | dnnl_use_global_stats.rawValue)
+            }
+            let out = b.gradient(yDesc)
+            again.bind([(Arg.src, x), (Arg.dst, out), (Arg.mean, mean), (Arg.variance, variance),
+                        (Arg.scale, scale), (Arg.shift, shift)])
+            b.backward(again)
+            return out
+        }
+        return (y, backward, recompute)
     }
 }

@@ -35,6 +35,14 @@ public final class Conv2d: PlannedLayer {
     public func outputSize(_ n: Int) -> Int { (n + 2 * padding - kernel) / stride + 1 }
 
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
+        try plan(x, b, needInputGradient: needInputGradient, recomputeInput: nil)
+    }
+
+    /// `recomputeInput`, when given, appends backward ops that rebuild x into a pool memory for the
+    /// weight gradient, so x need not be kept from the forward pass (the caller may have put it in a
+    /// transient slot).
+    public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool,
+                     recomputeInput: ((PlanBuilder) throws -> Memory)?) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims
         precondition(d.count == 4 && d[1] == inChannels, "Conv2d(\(weight.name)): input \(d), expected [N, \(inChannels), H, W]")
         let (n, h, w) = (d[0], d[2], d[3])
@@ -72,6 +80,13 @@ public final class Conv2d: PlannedLayer {
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
             var srcD = src.desc.raw, dstD = y.desc.raw, wA = MemoryDesc.any(wdims).raw
+            // The input as the weight gradient needs it: kept, or rebuilt now.
+            var gradSrc = src
+            if let recomputeInput {
+                let rebuilt = try recomputeInput(b)
+                gradSrc = try reordered(rebuilt, to: src.desc, b, backward: true)
+                if gradSrc !== rebuilt { b.release(rebuilt) }
+            }
             // Weight gradient: dW = sum over batch of dy (x) x, in the primitive's layout, then to OIHW.
             let bwdW = try makePrimitive("conv bwd weights \(weight.name)", dnnl_convolution_desc_t.self, hint: fwd) { cd in
                 withDims(strides) { s in withDims(pads) { p in
@@ -81,8 +96,9 @@ public final class Conv2d: PlannedLayer {
             let gPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.grad.data), owner: weight.grad)
             let dwDesc = bwdW.md(dnnl_query_diff_weights_md)
             let dW = dwDesc == gPlain.desc ? gPlain : Memory(dwDesc)
-            bwdW.bind([(Arg.src, src), (Arg.diffDst, dy), (Arg.diffWeights, dW)])
+            bwdW.bind([(Arg.src, gradSrc), (Arg.diffDst, dy), (Arg.diffWeights, dW)])
             b.backward(bwdW)
+            if gradSrc !== src { b.release(gradSrc) }
             if dW !== gPlain {
                 let r = try Primitive(reorderFrom: dwDesc, to: gPlain.desc)
                 r.bind([(Arg.src, dW), (Arg.dst, gPlain)])

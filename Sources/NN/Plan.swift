@@ -33,6 +33,12 @@ public enum PlanOp {
 public typealias BackwardPlanner = (_ dy: Memory, _ b: PlanBuilder) throws -> Memory?
 
 /// Collects the operations and memory of one plan.
+///
+/// Memory comes in two kinds. Activations (`activation(_:)`) are owned by the plan and live as
+/// long as it: what backward reads. Pool memory (`gradient(_:)`, also used for forward values
+/// that die right after their consumer) lives in shared slots: a slot is taken, and given back
+/// with `release(_:)` once every operation that reads it has been appended; later operations may
+/// then overwrite it. Slots are allocated in `finish()`, sized to the largest request.
 public final class PlanBuilder {
     public let training: Bool
     public internal(set) var forwardOps: [PlanOp] = []
@@ -41,12 +47,15 @@ public final class PlanBuilder {
     public internal(set) var activationBytes = 0
     var keepAlive: [AnyObject] = []
 
-    // Gradient slot pool.
-    var slotBytes = 0
-    private var slots: [DeviceBuffer] = []
+    // Slot pool: slot index per pool memory, holds (extra consumers) per pool memory.
+    private var slotCount = 0
+    private var slotBytes = 0
     private var freeSlots: [Int] = []
     private var slotOf: [ObjectIdentifier: Int] = [:]
     private var holds: [ObjectIdentifier: Int] = [:]
+    private var pooled: [(Memory, Int)] = []
+    private var slots: [DeviceBuffer] = []
+    private static let placeholder = DeviceBuffer(byteCount: 64)
 
     public init(training: Bool) { self.training = training }
 
@@ -63,36 +72,37 @@ public final class PlanBuilder {
     public func activation(_ desc: MemoryDesc) -> Memory {
         let m = Memory(desc)
         activationBytes += desc.byteCount
-        slotBytes = max(slotBytes, desc.byteCount)
         return m
     }
 
     /// Keeps an object alive as long as the plan.
     public func retain(_ o: AnyObject) { keepAlive.append(o) }
 
-    /// A gradient memory in a pooled slot.
+    /// Memory in a pooled slot (a gradient, or a forward value that dies after its consumer).
     public func gradient(_ desc: MemoryDesc) -> Memory {
-        precondition(desc.byteCount <= slotBytes, "gradient larger than any activation")
         let index: Int
         if let i = freeSlots.popLast() {
             index = i
         } else {
-            slots.append(DeviceBuffer(byteCount: slotBytes))
-            activationBytes += slotBytes
-            index = slots.count - 1
+            index = slotCount
+            slotCount += 1
         }
-        let m = Memory(desc, pointer: slots[index].pointer, owner: slots[index])
+        slotBytes = max(slotBytes, desc.byteCount)
+        let m = Memory(desc, pointer: PlanBuilder.placeholder.pointer, owner: nil)
         slotOf[ObjectIdentifier(m)] = index
+        pooled.append((m, index))  // also keeps `m` alive, so ObjectIdentifiers stay unique
         return m
     }
+
+    /// Same as `gradient(_:)`: a forward value that is released once its consumers are planned.
+    public func transient(_ desc: MemoryDesc) -> Memory { gradient(desc) }
 
     /// Adds a consumer to a pool memory: it returns to the pool after one more `release`.
     public func hold(_ m: Memory) {
         holds[ObjectIdentifier(m), default: 0] += 1
     }
 
-    /// Returns a gradient memory's slot to the pool once every holder has released it
-    /// (no-op for non-pool memory).
+    /// Returns a pool memory's slot once every holder has released it (no-op for other memory).
     public func release(_ m: Memory) {
         let id = ObjectIdentifier(m)
         if let h = holds[id], h > 0 {
@@ -102,8 +112,15 @@ public final class PlanBuilder {
         if let i = slotOf.removeValue(forKey: id) { freeSlots.append(i) }
     }
 
-    /// Number of gradient slots used.
-    public var gradientSlots: Int { slots.count }
+    /// Allocates the slots and points every pool memory at its slot. Call once, after planning.
+    public func finish() {
+        slots = (0..<slotCount).map { _ in DeviceBuffer(byteCount: slotBytes) }
+        activationBytes += slotCount * slotBytes
+        for (m, i) in pooled { m.rebind(slots[i].pointer, owner: slots[i]) }
+    }
+
+    /// Number of pooled slots.
+    public var gradientSlots: Int { slotCount }
 }
 
 /// A layer that can be planned: forward ops now, backward ops through the returned planner.

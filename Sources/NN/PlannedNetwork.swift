@@ -65,7 +65,6 @@ public final class PlannedNetwork {
         let b = PlanBuilder(training: training)
         let inputTensor = Tensor(shape: inputShape)
         let input = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(inputTensor.data), owner: inputTensor)
-        b.slotBytes = max(b.slotBytes, input.desc.byteCount)
         var x = input
         var planners: [BackwardPlanner] = []
         for (i, layer) in layers.enumerated() {
@@ -104,6 +103,7 @@ public final class PlannedNetwork {
             }
             if let g { b.release(g) }
         }
+        b.finish()
         let pass = CompiledPass(input: inputTensor, output: output, outputGradient: outputGradient,
                                 inputGradient: inputGradient, builder: b)
         passes[key] = pass

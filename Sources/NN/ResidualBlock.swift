@@ -33,13 +33,11 @@ public final class ResidualBlock: PlannedLayer {
         if stride != 1 || inChannels != outChannels {
             let c = Conv2d(inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: stride,
                            name: name + ".downsample.0", rng: &rng)
-            let n = BatchNorm2d(channels: outChannels, name: name + ".downsample.1")
-            n.backwardInPlace = false  // the main branch still needs the block's output gradient
-            downsample = (c, n)
+            downsample = (c, BatchNorm2d(channels: outChannels, name: name + ".downsample.1"))
         } else {
             downsample = nil
         }
-        norms.last!.backwardInPlace = false  // the shortcut still needs the block's output gradient
+        norms.last!.backwardInPlace = false  // the shortcut (or the sum) still needs the block's output gradient
     }
 
     public var outChannels: Int { convs.last!.outChannels }
@@ -56,26 +54,35 @@ public final class ResidualBlock: PlannedLayer {
     }
 
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
-        // Main branch.
+        // Main branch. Only what backward reads is kept: each conv's output (BN's input) and the
+        // block output. BN outputs live in transient slots; the ReLU'd ones that feed a conv are
+        // recomputed in backward for that conv's weight gradient.
         var h = x
+        var recompute: ((PlanBuilder) throws -> Memory)? = nil
         var planners: [BackwardPlanner] = []
         for (i, (c, n)) in zip(convs, norms).enumerated() {
-            let (hc, pc) = try c.plan(h, b, needInputGradient: i > 0 || needInputGradient)
-            let (hn, pn) = try n.plan(hc, b, needInputGradient: true)
-            h = hn
-            if let pc, let pn { planners += [pc, pn] }
+            let (hc, pc) = try c.plan(h, b, needInputGradient: i > 0 || needInputGradient,
+                                      recomputeInput: b.training ? recompute : nil)
+            if i > 0 { b.release(h) }
+            let planned = try n.planDetailed(hc, b, transientOutput: true)
+            h = planned.output
+            recompute = planned.recompute
+            if let pc, let pn = planned.backward { planners += [pc, pn] }
         }
         // Shortcut.
         var s = x
         var shortcutPlanners: [BackwardPlanner] = []
+        var shortcutTransient: Memory? = nil
         if let (c, n) = downsample {
             let (sc, pc) = try c.plan(x, b, needInputGradient: needInputGradient)
-            let (sn, pn) = try n.plan(sc, b, needInputGradient: true)
-            s = sn
-            if let pc, let pn { shortcutPlanners = [pc, pn] }
+            let planned = try n.planDetailed(sc, b, transientOutput: true)
+            s = planned.output
+            shortcutTransient = s
+            if let pc, let pn = planned.backward { shortcutPlanners = [pc, pn] }
         }
+        let sIn = s
         s = try reordered(s, to: h.desc, b)
-        // y = ReLU(h + s), in place in h (the last BN's output is not needed by backward).
+        // y = ReLU(h + s) into a new activation (oneDNN 2.6 drops the ReLU post-op when dst == src0).
         var a = h.desc.raw, bb = s.desc.raw, dd = h.desc.raw
         let attr = PrimitiveAttr()
         try attr.appendEltwise(dnnl_eltwise_relu)
@@ -85,6 +92,9 @@ public final class ResidualBlock: PlannedLayer {
         let y = b.activation(h.desc)
         add.bind([(Arg.src, h), (Arg.src1, s), (Arg.dst, y)])
         b.forward(add)
+        b.release(h)
+        if let t = shortcutTransient { b.release(t) }
+        if s !== sIn { b.retain(s) }
         guard b.training else { return (y, nil) }
 
         let backward: BackwardPlanner = { dyIn, b in
@@ -101,27 +111,31 @@ public final class ResidualBlock: PlannedLayer {
             }
             relu.bind([(Arg.dst, y), (Arg.diffDst, dy), (Arg.diffSrc, dy)])
             b.backward(relu)
-            // dz feeds the shortcut and the main branch and is summed into dx at the end: each
-            // consumer releases it once, so hold it for the extra consumers.
+            // dz feeds the main branch (whose last BN is not in place, so dz survives it) and then
+            // the shortcut, which is its last reader: hold it once for that second consumer. Main
+            // branch first, shortcut second, lets the shortcut's BN work in place on dz, so a
+            // projection block needs three gradient slots, not four.
             b.hold(dy)
-            var dxShort: Memory? = nil
-            if shortcutPlanners.count == 2 {
-                b.hold(dy)
-                dxShort = try shortcutPlanners[0](try shortcutPlanners[1](dy, b)!, b)
-            }
-            // Main branch, last layer first (its last BN is not in place, so dz survives).
             var g: Memory? = dy
             for planner in planners.reversed() {
                 guard let gin = g else { break }
                 g = try planner(gin, b)
             }
+            let other: Memory
+            if shortcutPlanners.count == 2 {
+                guard let ds = try shortcutPlanners[0](try shortcutPlanners[1](dy, b)!, b) else {
+                    if let g { b.release(g) }
+                    return nil
+                }
+                other = ds
+            } else {
+                other = dy
+            }
             guard needInputGradient, let dxMain = g else {
-                b.release(dy)
-                if let d = dxShort { b.release(d) }
+                b.release(other)
                 return nil
             }
             // dx = dx_main + (dz or dx_shortcut), in place in dx_main.
-            let other: Memory = dxShort ?? dy
             let src1 = try reordered(other, to: dxMain.desc, b, backward: true)
             var a0 = dxMain.desc.raw, a1 = src1.desc.raw, a2 = dxMain.desc.raw
             let sum = try makePrimitive("gradient sum", dnnl_binary_desc_t.self) {
@@ -131,7 +145,6 @@ public final class ResidualBlock: PlannedLayer {
             b.backward(sum)
             if src1 !== other { b.release(src1) }
             b.release(other)
-            if dxShort != nil { b.release(dy) }
             return dxMain
         }
         return (y, backward)

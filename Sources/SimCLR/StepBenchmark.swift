@@ -74,7 +74,8 @@ public struct StepBenchmark {
             ("images_per_s_max", r1(Double(images) / sorted.first!)),
             ("achieved_gflops_per_s", r1(3 * fwdFlops * Double(images) / median / 1e9)),
             ("peak_rss_mib", r1(peakRSSMiB())), ("rss_at_start_mib", r1(rssStart)),
-            ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("primitives_per_step", pass.primitiveCount),
+            ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("pool_slots", pass.gradientSlots),
+            ("primitives_per_step", pass.primitiveCount),
             ("loss_first", Double(firstLoss)), ("loss_last", Double(lastLoss)),
         ]
     }
