@@ -77,6 +77,25 @@ final class EncoderTests: XCTestCase {
                        inputShape: [8, 3, 64, 64])
     }
 
+    func testASecondStepCreatesNoPrimitiveAndAllocatesNoBuffer() throws {
+        let model = SimCLRModel(encoder: ResNetConfig(depth: .resnet18, stem: .cifar, width: 1.0 / 8),
+                                head: ProjectionHeadConfig(), seed: 1)
+        var t = TestRNG(seed: 3)
+        let x = t.tensor([8, 3, 16, 16])
+        let dz = t.tensor([8, 128])
+        _ = try model.forward(x, training: true)
+        model.backward(dz)
+        let (buffers, primitives) = (DeviceBuffer.allocations, Primitive.creations)
+        let tensorsBefore = try model.forward(x, training: true)
+        model.backward(dz)
+        _ = try model.forward(x, training: true)
+        model.backward(dz)
+        XCTAssertEqual(DeviceBuffer.allocations, buffers, "oneDNN buffers allocated during a planned step")
+        XCTAssertEqual(Primitive.creations, primitives, "primitives created during a planned step")
+        // The head reuses its output buffers too: same tensor object every step.
+        XCTAssertTrue(tensorsBefore === (try model.forward(x, training: true)))
+    }
+
     func testWidthMultiplierAndFeatureDims() {
         XCTAssertEqual(ResNetConfig(depth: .resnet18, width: 0.25).planes, [16, 32, 64, 128])
         XCTAssertEqual(ResNetConfig(depth: .resnet18, width: 1).featureDim, 512)

@@ -153,7 +153,12 @@ public final class DeviceBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     public let byteCount: Int
 
+    /// Number of buffers allocated so far in this process (tests use it to show that a
+    /// training step allocates nothing once planned).
+    nonisolated(unsafe) public private(set) static var allocations = 0
+
     public init(byteCount: Int) {
+        DeviceBuffer.allocations += 1
         var raw: UnsafeMutableRawPointer?
         let n = max(64, (byteCount + 63) & ~63)
         precondition(posix_memalign(&raw, 64, n) == 0 && raw != nil, "cannot allocate \(n) bytes")
@@ -275,7 +280,11 @@ public final class Primitive: @unchecked Sendable {
         try self.init("reorder", pd: p!)
     }
 
+    /// Number of primitives created so far in this process (see `DeviceBuffer.allocations`).
+    nonisolated(unsafe) public private(set) static var creations = 0
+
     init(_ name: String, pd: dnnl_primitive_desc_t) throws {
+        Primitive.creations += 1
         self.name = name
         self.pd = pd
         var prim: dnnl_primitive_t?
