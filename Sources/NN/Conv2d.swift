@@ -31,6 +31,17 @@ public final class Conv2d: PlannedLayer {
     public var parameters: [Parameter] { [weight] }
     public var buffers: [Buffer] { [] }
 
+    /// The weights in layout `desc`: the plain master copy itself, or a copy refreshed by a reorder
+    /// op at the start of every forward (or backward) pass.
+    func weights(_ plain: Memory, as desc: MemoryDesc, _ b: PlanBuilder, backward: Bool) throws -> Memory {
+        if desc == plain.desc { return plain }
+        let copy = Memory(desc)
+        let r = try Primitive(reorderFrom: plain.desc, to: desc)
+        r.bind([(Arg.src, plain), (Arg.dst, copy)])
+        if backward { b.backward(r) } else { b.forward(r) }
+        return copy
+    }
+
     /// Output spatial size for an input of size `n`.
     public func outputSize(_ n: Int) -> Int { (n + 2 * padding - kernel) / stride + 1 }
 
@@ -61,16 +72,7 @@ public final class Conv2d: PlannedLayer {
         let src = try reordered(x, to: fwd.md(dnnl_query_src_md), b)
         // Weights: plain master copy -> primitive layout, every forward.
         let wPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.value.data), owner: weight.value)
-        let wDesc = fwd.md(dnnl_query_weights_md)
-        let wMem: Memory
-        if wDesc == wPlain.desc {
-            wMem = wPlain
-        } else {
-            wMem = Memory(wDesc)
-            let r = try Primitive(reorderFrom: wPlain.desc, to: wDesc)
-            r.bind([(Arg.src, wPlain), (Arg.dst, wMem)])
-            b.forward(r)
-        }
+        let wMem = try weights(wPlain, as: fwd.md(dnnl_query_weights_md), b, backward: false)
         let y = b.activation(fwd.md(dnnl_query_dst_md))
         fwd.bind([(Arg.src, src), (Arg.weights, wMem), (Arg.dst, y)])
         b.forward(fwd)
@@ -116,17 +118,7 @@ public final class Conv2d: PlannedLayer {
                 } }
             }
             let wBwdDesc = bwdD.md(dnnl_query_weights_md)
-            let wBwd: Memory
-            if wBwdDesc == wMem.desc {
-                wBwd = wMem
-            } else if wBwdDesc == wPlain.desc {
-                wBwd = wPlain
-            } else {
-                wBwd = Memory(wBwdDesc)
-                let r = try Primitive(reorderFrom: wPlain.desc, to: wBwdDesc)
-                r.bind([(Arg.src, wPlain), (Arg.dst, wBwd)])
-                b.backward(r)
-            }
+            let wBwd = wBwdDesc == wMem.desc ? wMem : try self.weights(wPlain, as: wBwdDesc, b, backward: true)
             let dx = b.gradient(bwdD.md(dnnl_query_diff_src_md))
             bwdD.bind([(Arg.diffDst, dy), (Arg.weights, wBwd), (Arg.diffSrc, dx)])
             b.backward(bwdD)

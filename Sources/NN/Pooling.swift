@@ -5,6 +5,22 @@ import CDNNL
 import Foundation
 import TensorCore
 
+/// A pooling primitive: forward (`hint` nil, `prop` given) or backward (`hint` = the forward).
+/// `a` and `b` are the (diff) source and (diff) destination descriptors.
+func poolingPrimitive(_ name: String, _ alg: dnnl_alg_kind_t, prop: dnnl_prop_kind_t?, _ a: MemoryDesc, _ b: MemoryDesc,
+                      stride: [Int], kernel: [Int], padding: [Int], hint: Primitive? = nil) throws -> Primitive {
+    var src = a.raw, dst = b.raw
+    let st = dnnlDims(stride), k = dnnlDims(kernel), dil = dnnlDims([0, 0]), p = dnnlDims(padding)
+    return try makePrimitive(name, dnnl_pooling_v2_desc_t.self, hint: hint) { pd in
+        withDims(st) { st in withDims(k) { k in withDims(dil) { dil in withDims(p) { p in
+            if let prop {
+                return dnnl_pooling_v2_forward_desc_init(pd, prop, alg, &src, &dst, st, k, dil, p, p)
+            }
+            return dnnl_pooling_v2_backward_desc_init(pd, alg, &src, &dst, st, k, dil, p, p)
+        } } } }
+    }
+}
+
 /// Max pooling, kernel k, stride s, padding p (padding never wins the max, as in PyTorch).
 public final class MaxPool2d: PlannedLayer {
     public let kernel: Int, stride: Int, padding: Int
@@ -17,14 +33,10 @@ public final class MaxPool2d: PlannedLayer {
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims
         let oh = (d[2] + 2 * padding - kernel) / stride + 1, ow = (d[3] + 2 * padding - kernel) / stride + 1
-        var src = x.desc.raw, dst = MemoryDesc.any([d[0], d[1], oh, ow]).raw
-        let st = dnnlDims([stride, stride]), k = dnnlDims([kernel, kernel]), dil = dnnlDims([0, 0]), p = dnnlDims([padding, padding])
-        let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
-        let fwd = try makePrimitive("maxpool fwd", dnnl_pooling_v2_desc_t.self) { pd in
-            withDims(st) { st in withDims(k) { k in withDims(dil) { dil in withDims(p) { p in
-                dnnl_pooling_v2_forward_desc_init(pd, prop, dnnl_pooling_max, &src, &dst, st, k, dil, p, p)
-            } } } }
-        }
+        let geometry = (stride: [stride, stride], kernel: [kernel, kernel], padding: [padding, padding])
+        let fwd = try poolingPrimitive("maxpool fwd", dnnl_pooling_max, prop: b.training ? dnnl_forward_training : dnnl_forward_inference,
+                                       x.desc, .any([d[0], d[1], oh, ow]), stride: geometry.stride, kernel: geometry.kernel,
+                                       padding: geometry.padding)
         let y = b.activation(fwd.md(dnnl_query_dst_md))
         var args: [(Int32, Memory)] = [(Arg.src, x), (Arg.dst, y)]
         var workspace: Memory?
@@ -38,12 +50,8 @@ public final class MaxPool2d: PlannedLayer {
         let backward: BackwardPlanner = { dyIn, b in
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            var diffSrc = x.desc.raw, diffDst = y.desc.raw
-            let bwd = try makePrimitive("maxpool bwd", dnnl_pooling_v2_desc_t.self, hint: fwd) { pd in
-                withDims(st) { st in withDims(k) { k in withDims(dil) { dil in withDims(p) { p in
-                    dnnl_pooling_v2_backward_desc_init(pd, dnnl_pooling_max, &diffSrc, &diffDst, st, k, dil, p, p)
-                } } } }
-            }
+            let bwd = try poolingPrimitive("maxpool bwd", dnnl_pooling_max, prop: nil, x.desc, y.desc, stride: geometry.stride,
+                                           kernel: geometry.kernel, padding: geometry.padding, hint: fwd)
             let dx = b.gradient(x.desc)
             var bargs: [(Int32, Memory)] = [(Arg.diffDst, dy), (Arg.diffSrc, dx)]
             if let ws = workspace { bargs.append((Arg.workspace, ws)) }
@@ -64,14 +72,10 @@ public final class GlobalAvgPool: PlannedLayer {
 
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims
-        var src = x.desc.raw, dst = MemoryDesc.any([d[0], d[1], 1, 1]).raw
-        let st = dnnlDims([d[2], d[3]]), k = dnnlDims([d[2], d[3]]), dil = dnnlDims([0, 0]), p = dnnlDims([0, 0])
-        let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
-        let fwd = try makePrimitive("avgpool fwd", dnnl_pooling_v2_desc_t.self) { pd in
-            withDims(st) { st in withDims(k) { k in withDims(dil) { dil in withDims(p) { p in
-                dnnl_pooling_v2_forward_desc_init(pd, prop, dnnl_pooling_avg_exclude_padding, &src, &dst, st, k, dil, p, p)
-            } } } }
-        }
+        let window = [d[2], d[3]]
+        let fwd = try poolingPrimitive("avgpool fwd", dnnl_pooling_avg_exclude_padding,
+                                       prop: b.training ? dnnl_forward_training : dnnl_forward_inference,
+                                       x.desc, .any([d[0], d[1], 1, 1]), stride: window, kernel: window, padding: [0, 0])
         let pooled = b.activation(fwd.md(dnnl_query_dst_md))
         fwd.bind([(Arg.src, x), (Arg.dst, pooled)])
         b.forward(fwd)
@@ -80,12 +84,8 @@ public final class GlobalAvgPool: PlannedLayer {
         let backward: BackwardPlanner = { dyIn, b in
             let dy = try reordered(dyIn, to: pooled.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            var diffSrc = x.desc.raw, diffDst = pooled.desc.raw
-            let bwd = try makePrimitive("avgpool bwd", dnnl_pooling_v2_desc_t.self, hint: fwd) { pd in
-                withDims(st) { st in withDims(k) { k in withDims(dil) { dil in withDims(p) { p in
-                    dnnl_pooling_v2_backward_desc_init(pd, dnnl_pooling_avg_exclude_padding, &diffSrc, &diffDst, st, k, dil, p, p)
-                } } } }
-            }
+            let bwd = try poolingPrimitive("avgpool bwd", dnnl_pooling_avg_exclude_padding, prop: nil, x.desc, pooled.desc,
+                                           stride: window, kernel: window, padding: [0, 0], hint: fwd)
             let dx = b.gradient(x.desc)
             bwd.bind([(Arg.diffDst, dy), (Arg.diffSrc, dx)])
             b.backward(bwd)
