@@ -70,6 +70,7 @@ struct TrainCommand: ParsableCommand {
     // Augmentation
     @Option(help: "Colour-jitter strength s (default 0.5 CIFAR-like, 1.0 others).") var jitter: Double?
     @Flag(inversion: .prefixedNo, help: "Gaussian blur (default off CIFAR-like, on others).") var blur: Bool?
+    @Option(name: .customLong("crop-min"), help: "Smallest random-crop area fraction (default 0.08, the paper's).") var cropMin: Double?
 
     // Runtime
     @Option(help: "Seed of initialisation, shuffling and views (default 0).") var seed: UInt64?
@@ -122,6 +123,7 @@ struct TrainCommand: ParsableCommand {
         put("temperature", temperature)
         put("jitter", jitter)
         put("blur", blur)
+        put("crop_min", cropMin)
         put("seed", seed)
         put("threads", threads)
         put("loader_threads", loaderThreads)

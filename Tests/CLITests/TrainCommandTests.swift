@@ -58,7 +58,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertThrowsError(try cmd.run()) { error in
             XCTAssertTrue(error.localizedDescription.contains(missing), error.localizedDescription)
         }
-        XCTAssertTrue(Checkpoint.files(in: RunFolder(dir.appendingPathComponent("run")).checkpoints).isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("run").path), "no run folder before the data is found")
     }
 
     /// The `simclr` executable next to the test bundle.

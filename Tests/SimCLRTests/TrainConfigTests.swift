@@ -28,6 +28,7 @@ final class TrainConfigTests: XCTestCase {
             XCTAssertEqual(c.jitter, 1.0, name)
             XCTAssertEqual(c.imageSize, size, name)
             XCTAssertTrue(c.augmentation.blur)
+            XCTAssertEqual(c.augmentation.scale, 0.08...1.0)
         }
         XCTAssertEqual(TrainConfig.defaults(dataset: "cifar10").augmentation, AugmentationConfig.cifar(size: 32, views: 2))
     }
@@ -50,6 +51,7 @@ final class TrainConfigTests: XCTestCase {
         c.width = 0.25
         c.seed = 12345678901
         c.headBn = true
+        c.cropMin = 0.2
         c.dataDir = "/data/with \"quotes\": and colons"
         let back = try TrainConfig.resolve([try TrainConfig.layer(yaml: c.yaml(), file: "config.yaml")])
         XCTAssertEqual(back, c)
@@ -75,7 +77,7 @@ final class TrainConfigTests: XCTestCase {
             ("temperature", -0.5, "--temperature"), ("views", 1, "--views"), ("width", 0.0, "--width"),
             ("arch", "resnet99", "--arch"), ("stem", "tiny", "--stem"), ("optimizer", "rmsprop", "--optimizer"),
             ("lr", 0.0, "--lr"), ("lr_scaling", "cubic", "--lr-scaling"), ("weight_decay", -1.0, "--weight-decay"),
-            ("warmup_epochs", 200.0, "--warmup-epochs"), ("momentum", 1.0, "--momentum"), ("jitter", 3.0, "--jitter"),
+            ("warmup_epochs", 200.0, "--warmup-epochs"), ("momentum", 1.0, "--momentum"), ("jitter", 3.0, "--jitter"), ("crop_min", 0.0, "--crop-min"), ("crop_min", 1.5, "--crop-min"),
             ("head_layers", 0, "--head-layers"), ("head_out", 0, "--head-out"), ("threads", -1, "--threads"),
             ("loader_threads", 0, "--loader-threads"), ("prefetch", 0, "--prefetch"), ("log_interval", -1, "--log-interval"),
             ("checkpoint_interval", 0, "--checkpoint-interval"), ("keep_checkpoints", 0, "--keep-checkpoints"),

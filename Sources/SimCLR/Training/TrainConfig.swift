@@ -90,6 +90,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Colour-jitter strength s.
     public var jitter: Double = 0.5
     public var blur: Bool = false
+    /// Smallest crop area fraction of RandomResizedCrop (paper: 0.08).
+    public var cropMin: Double = 0.08
 
     // MARK: Runtime
     public var seed: UInt64 = 0
@@ -258,6 +260,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         a.jitterStrength = Float(jitter)
         a.blur = blur
+        a.scale = cropMin...1.0
         return a
     }
 
@@ -334,6 +337,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         guard temperature > 0 && temperature.isFinite else { throw bad("temperature", temperature, "a number > 0") }
         guard jitter >= 0 && jitter <= 2.5 else { throw bad("jitter", jitter, "a strength s in [0, 2.5]") }
+        guard cropMin > 0 && cropMin <= 1 else { throw bad("crop_min", cropMin, "an area fraction in (0, 1]") }
         guard threads >= 0 else { throw bad("threads", threads, "an integer >= 0 (0: all cores)") }
         guard loaderThreads >= 1 else { throw bad("loader_threads", loaderThreads, "an integer >= 1") }
         guard prefetch >= 1 else { throw bad("prefetch", prefetch, "an integer >= 1") }

@@ -87,7 +87,6 @@ public final class Trainer {
         let c = config
         try c.validate()
         ComputeThreads.set(c.threads)
-        try folder.prepare()
         let dataset = try c.datasetSpec(split: "train", showProgress: showProgress).make()
         guard dataset.count >= c.batchSize else {
             throw TrainConfigError.invalid(flag: "--batch-size", value: "\(c.batchSize)",
@@ -98,6 +97,10 @@ public final class Trainer {
             knnSets = (try c.datasetSpec(split: "train", showProgress: showProgress).make(),
                        try c.datasetSpec(split: split, showProgress: showProgress).make())
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw RunFolderError(path: folder.url.path, reason: "a file with this name exists")
+        }
         var resume: CheckpointInfo?
         if let url = folder.latestCheckpoint {
             let info = try Checkpoint.info(url)
@@ -106,6 +109,8 @@ public final class Trainer {
         } else if requireResume {
             throw CheckpointError.noCheckpoint(path: folder.checkpoints.path)
         }
+
+        try folder.prepare()
 
         let model = SimCLRModel(encoder: c.encoderConfig, head: c.headConfig, seed: c.seed)
         self.model = model
