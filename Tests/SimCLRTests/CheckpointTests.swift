@@ -141,6 +141,14 @@ final class CheckpointTests: XCTestCase {
         // Loading into the wrong shapes fails before anything is copied.
         let big = SimCLRModel(encoder: wider.encoderConfig, head: wider.headConfig, seed: 0)
         XCTAssertThrowsError(try Checkpoint.load(url, into: big, optimizer: nil))
+        // A checkpoint written before a setting existed reads, with that setting's default.
+        var contents = Checkpoint.contents(model: model, optimizer: opt, config: c, epoch: 1, step: 10)
+        var layer = c.dictionary()
+        layer.removeValue(forKey: "crop_min")
+        contents.metadata["config"] = String(decoding: try JSONSerialization.data(withJSONObject: layer), as: UTF8.self)
+        let older = dir.appendingPathComponent("older.safetensors")
+        try SafeTensors.write(contents.records, metadata: contents.metadata, to: older)
+        XCTAssertEqual(try Checkpoint.info(older).config, c)
         // A safetensors file that is not a checkpoint is named as such.
         let plain = dir.appendingPathComponent("plain.safetensors")
         try SafeTensors.save(parameters: model.encoder.parameters, buffers: [], metadata: [:], to: plain)

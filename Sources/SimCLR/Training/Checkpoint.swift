@@ -139,9 +139,10 @@ public enum Checkpoint {
         guard let epoch = m["epoch"].flatMap(Int.init), let step = m["step"].flatMap(Int.init), epoch >= 0, step >= 0 else {
             throw CheckpointError.notACheckpoint(path: url.path, reason: "metadata 'epoch' / 'step' missing or not integers")
         }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        guard let json = m["config"], let config = try? decoder.decode(TrainConfig.self, from: Data(json.utf8)) else {
+        // Layered over the defaults, so that checkpoints written before a setting existed still read.
+        guard let json = m["config"], let layer = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+              let config = try? TrainConfig.resolve([layer])
+        else {
             throw CheckpointError.notACheckpoint(path: url.path, reason: "metadata 'config' missing or unreadable")
         }
         return CheckpointInfo(url: url, epoch: epoch, step: step, config: config)
