@@ -7,13 +7,19 @@
 #   scripts/demo.sh                 # run folder: runs/demo
 #   OUT=/tmp/demo EPOCHS=10 scripts/demo.sh
 #
-# Environment: OUT (run folder), EPOCHS (default 20), THREADS (compute threads, default: all
-# cores), SCRATCH (SwiftPM build folder, default .build).
+# The recipe is the CIFAR one (SGD, lr 0.12 x B/256, wd 5e-4, cosine, s = 0.5, no blur) except the
+# NT-Xent temperature: 0.2 instead of 0.5. The synthetic classes are texture kinds drawn in random
+# colours, and a sharper softmax pushes the encoder past the colour cue faster (linear probe after
+# 5 epochs: 23.0% at tau 0.2 against 18.5-20.3% at tau 0.5 with SGD, Adam or larger crops).
+#
+# Environment: OUT (run folder), EPOCHS (default 20), TEMPERATURE (default 0.2), THREADS (compute
+# threads, default: all cores), SCRATCH (SwiftPM build folder, default .build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${OUT:-runs/demo}
 EPOCHS=${EPOCHS:-20}
+TEMPERATURE=${TEMPERATURE:-0.2}
 THREADS=${THREADS:-0}
 SCRATCH=${SCRATCH:-.build}
 
@@ -29,9 +35,9 @@ rm -f "$OUT/eval.jsonl"
 echo "== augmentation preview"
 "$BIN" preview "${DATA[@]}" --images 8 --views 6 --out "$OUT/preview.png"
 
-echo "== SimCLR pretraining: resnet18 x0.25, batch 256 x 2 views, $EPOCHS epochs (re-running resumes)"
+echo "== SimCLR pretraining: resnet18 x0.25, batch 256 x 2 views, tau $TEMPERATURE, $EPOCHS epochs (re-running resumes)"
 "$BIN" train "${DATA[@]}" --arch resnet18 --width 0.25 --batch-size 256 --epochs "$EPOCHS" \
-  --knn-interval 5 --log-interval 4 --threads "$THREADS" --out "$OUT"
+  --temperature "$TEMPERATURE" --knn-interval 5 --log-interval 4 --threads "$THREADS" --out "$OUT"
 
 echo "== evaluation on synthetic/val (encoder only, head discarded)"
 for mode in "" "--random-init"; do
