@@ -18,7 +18,7 @@ func emitJSON(_ fields: [String: Any], appendTo path: String?) throws {
     print(line)
     if let path {
         let url = URL(fileURLWithPath: path)
-        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
         guard let h = FileHandle(forWritingAtPath: url.path) else { throw ValidationError("--json \(path): cannot open it for writing") }
         defer { try? h.close() }
         try h.seekToEnd()

@@ -8,23 +8,31 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Pretrain an encoder with SimCLR (writes a resumable run folder).",
         discussion: """
-            Settings come from, in increasing priority: the dataset's defaults, the run folder's config.yaml \
-            (when resuming), --config FILE (YAML; keys are the flag names with '_' for '-', e.g. batch_size: 256), \
-            and the flags.
+            Settings, later wins: the dataset's defaults, the run folder's \
+            config.yaml (when resuming), --config FILE (YAML; keys are the \
+            flag names with '_' for '-', e.g. batch_size: 256), the flags.
 
-            Per-dataset defaults:
-              cifar10, cifar100, synthetic: 32x32, --stem cifar, --jitter 0.5, no blur, --temperature 0.5,
-                --optimizer sgd --lr 0.12 --lr-scaling linear (0.12 x B/256 = the PyTorch reference's 0.06 x B/128),
-                --momentum 0.9 --weight-decay 5e-4 (all parameters), cosine per step, no warmup.
-                Why SGD: at the small batches and short schedules a 2-core CPU affords, this is the recipe
-                measured in ../shared/bench (60.7% linear on CIFAR-10 val after 20 epochs). The paper's CIFAR
-                recipe (Appendix B.9) is: --optimizer lars --lr 1.0 --lr-scaling linear --weight-decay 1e-6
-                --warmup-epochs 10, with batches of 1024+ and hundreds of epochs.
-              stl10 (96x96), folder (224x224): --stem imagenet, --jitter 1.0, blur on, --temperature 0.1,
-                --optimizer lars --lr 0.3 --lr-scaling linear --weight-decay 1e-6 --warmup-epochs 10 (capped at --epochs).
+            Defaults for cifar10, cifar100, synthetic:
+              32x32, --stem cifar, --jitter 0.5, no blur, --temperature 0.5,
+              --optimizer sgd --lr 0.12 --lr-scaling linear (0.12 x B/256,
+              the PyTorch reference's 0.06 x B/128), --momentum 0.9,
+              --weight-decay 5e-4 on all parameters, per-step cosine,
+              no warmup.
+              Why SGD: this is the recipe measured in ../shared/bench at
+              the small batches and short runs a CPU affords (60.7% linear
+              on CIFAR-10 val after 20 epochs). The paper's CIFAR recipe
+              (Appendix B.9) needs batches of 1024+ and hundreds of epochs:
+              --optimizer lars --lr 1.0 --weight-decay 1e-6
+              --warmup-epochs 10.
+            Defaults for stl10 (96x96) and folder (224x224):
+              --stem imagenet, --jitter 1.0, blur on, --temperature 0.1,
+              --optimizer lars --lr 0.3 --lr-scaling linear
+              --weight-decay 1e-6 --warmup-epochs 10 (at most --epochs).
 
-            Run folder (--out): config.yaml, metrics.jsonl, tb/ (TensorBoard), checkpoints/, curves.png, summary.json.
-            Re-running into a folder that holds a checkpoint continues from it (--resume requires one).
+            Run folder (--out): config.yaml, metrics.jsonl, tb/
+            (TensorBoard), checkpoints/, curves.png, summary.json.
+            Re-running into a folder that holds a checkpoint continues
+            from it; --resume makes that required.
             """)
 
     @Option(help: "YAML file of settings (flags override it).") var config: String?
