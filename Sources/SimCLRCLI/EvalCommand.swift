@@ -116,7 +116,8 @@ struct EncoderOptions: ParsableArguments {
     @Option(help: "Without a checkpoint: resnet18, resnet34 or resnet50.") var arch: String = "resnet18"
     @Option(help: "Without a checkpoint: cifar or imagenet stem (default per dataset).") var stem: String?
     @Option(help: "Without a checkpoint: width multiplier.") var width: Double = 1.0
-    @Option(help: "Seed of the random initialisation.") var seed: UInt64 = 0
+    @Option(help: "Seed of the random initialisation (default: the checkpoint's, i.e. the encoder its pretraining started from; else 0).")
+    var seed: UInt64?
     @Option(help: "Compute threads (0: all cores).") var threads: Int = 0
     @Option(name: .customLong("loader-threads"), help: "Image preparation threads.") var loaderThreads: Int = 1
     @Option(name: .customLong("eval-batch"), help: "Images per forward pass.") var evalBatch: Int = 256
@@ -144,10 +145,12 @@ struct EncoderOptions: ParsableArguments {
             config = ResNetConfig(depth: ResNetConfig.Depth(name: arch)!, stem: stem.flatMap { ResNetConfig.Stem(rawValue: $0) } ?? defaultStem,
                                   width: width)
         }
-        var rng = RandomState(seed: seed)
+        // SimCLRModel draws the encoder first from RandomState(seed): same seed, same initial encoder.
+        let initSeed = seed ?? info?.config.seed ?? 0
+        var rng = RandomState(seed: initSeed)
         let encoder = ResNet(config, rng: &rng)
         if !randomInit, let info { try Checkpoint.loadEncoder(info.url, into: encoder) }
-        let source = randomInit ? "random init (seed \(seed))" : (info.map { "\($0.url.path) (epoch \($0.epoch))" } ?? "?")
+        let source = randomInit ? "random init (seed \(initSeed))" : (info.map { "\($0.url.path) (epoch \($0.epoch))" } ?? "?")
         return (encoder, info?.config, source)
     }
 }

@@ -125,6 +125,11 @@ final class TrainCommandTests: XCTestCase {
         try knn.run()
         var floor = try XCTUnwrap(SimCLRCommand.parseAsRoot(["eval", "knn", "--checkpoint", run, "--random-init", "--json", json] + data) as? KNNEval)
         try floor.run()
+        // The floor is the very encoder the run started from (same seed, same draws).
+        let opts = try EncoderOptions.parse(["--checkpoint", run, "--random-init"])
+        let start = try opts.load(dataset: DatasetOptions.parse([])).encoder
+        let initial = SimCLRModel(encoder: start.config, head: ProjectionHeadConfig(outputDim: 16), seed: 0).encoder
+        for (p, q) in zip(start.parameters, initial.parameters) { XCTAssertEqual(p.value.array, q.value.array, p.name) }
         let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 3)
         for line in lines {
