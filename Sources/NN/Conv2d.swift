@@ -81,7 +81,11 @@ public final class Conv2d: PlannedLayer {
         let backward: BackwardPlanner = { [weight] dyIn, b in
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            var srcD = src.desc.raw, dstD = y.desc.raw, wA = MemoryDesc.any(wdims).raw
+            // Backward primitives choose their own layouts (`any`): with a fixed plain source (few
+            // channels) oneDNN 2.6 would fall back to its reference kernels, 20-100x slower. When
+            // they choose what the forward used (the usual case), no reorder is added.
+            var srcD = MemoryDesc.any(src.desc.dims).raw, dstD = MemoryDesc.any(y.desc.dims).raw
+            var wA = MemoryDesc.any(wdims).raw
             // The input as the weight gradient needs it: kept, or rebuilt now.
             var gradSrc = src
             if let recomputeInput {
@@ -98,9 +102,13 @@ public final class Conv2d: PlannedLayer {
             let gPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.grad.data), owner: weight.grad)
             let dwDesc = bwdW.md(dnnl_query_diff_weights_md)
             let dW = dwDesc == gPlain.desc ? gPlain : Memory(dwDesc)
-            bwdW.bind([(Arg.src, gradSrc), (Arg.diffDst, dy), (Arg.diffWeights, dW)])
+            let srcW = try reordered(gradSrc, to: bwdW.md(dnnl_query_src_md), b, backward: true)
+            let dyW = try reordered(dy, to: bwdW.md(dnnl_query_diff_dst_md), b, backward: true)
+            bwdW.bind([(Arg.src, srcW), (Arg.diffDst, dyW), (Arg.diffWeights, dW)])
             b.backward(bwdW)
+            if srcW !== gradSrc { b.release(srcW) }
             if gradSrc !== src { b.release(gradSrc) }
+            if dyW !== dy { b.release(dyW) }
             if dW !== gPlain {
                 let r = try Primitive(reorderFrom: dwDesc, to: gPlain.desc)
                 r.bind([(Arg.src, dW), (Arg.dst, gPlain)])
@@ -112,6 +120,8 @@ public final class Conv2d: PlannedLayer {
             // weights in their own layout (e.g. BAcd16a16b); forcing the forward's layout makes
             // oneDNN fall back to its reference code, 100x slower.
             var wD = MemoryDesc.any(wdims).raw
+            srcD = MemoryDesc.any(src.desc.dims).raw
+            dstD = MemoryDesc.any(y.desc.dims).raw
             let bwdD = try makePrimitive("conv bwd data \(weight.name)", dnnl_convolution_desc_t.self, hint: fwd) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_backward_data_desc_init(cd, dnnl_convolution_direct, &srcD, &wD, &dstD, s, p, p)
@@ -119,9 +129,11 @@ public final class Conv2d: PlannedLayer {
             }
             let wBwdDesc = bwdD.md(dnnl_query_weights_md)
             let wBwd = wBwdDesc == wMem.desc ? wMem : try self.weights(wPlain, as: wBwdDesc, b, backward: true)
+            let dyD = try reordered(dy, to: bwdD.md(dnnl_query_diff_dst_md), b, backward: true)
             let dx = b.gradient(bwdD.md(dnnl_query_diff_src_md))
-            bwdD.bind([(Arg.diffDst, dy), (Arg.weights, wBwd), (Arg.diffSrc, dx)])
+            bwdD.bind([(Arg.diffDst, dyD), (Arg.weights, wBwd), (Arg.diffSrc, dx)])
             b.backward(bwdD)
+            if dyD !== dy { b.release(dyD) }
             b.release(dy)
             if dx.desc == x.desc { return dx }
             let dxOut = try reordered(dx, to: x.desc, b, backward: true)
