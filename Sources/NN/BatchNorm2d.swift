@@ -18,19 +18,19 @@ public final class BatchNorm2d: PlannedLayer {
     /// Whether the backward pass may overwrite the incoming gradient (false when a residual
     /// branch still needs it).
     public var backwardInPlace = true
-    public let weight: Parameter, bias: Parameter
-    public let runningMean: Buffer, runningVar: Buffer, numBatchesTracked: Buffer
+    let state: NormState
+    public var weight: Parameter { state.weight }
+    public var bias: Parameter { state.bias }
+    public var runningMean: Buffer { state.runningMean }
+    public var runningVar: Buffer { state.runningVar }
+    public var numBatchesTracked: Buffer { state.numBatchesTracked }
 
     public init(channels: Int, name: String, fusedReLU: Bool = false, epsilon: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
         self.epsilon = epsilon
         self.momentum = momentum
         self.fusedReLU = fusedReLU
-        weight = Parameter(name: name + ".weight", role: .normScale, value: Tensor(shape: [channels], repeating: 1))
-        bias = Parameter(name: name + ".bias", role: .normShift, value: Tensor(shape: [channels]))
-        runningMean = Buffer(name: name + ".running_mean", value: Tensor(shape: [channels]))
-        runningVar = Buffer(name: name + ".running_var", value: Tensor(shape: [channels], repeating: 1))
-        numBatchesTracked = Buffer(name: name + ".num_batches_tracked", value: Tensor(shape: []), isInteger: true)
+        state = NormState(count: channels, name: name)
     }
 
     public var parameters: [Parameter] { [weight, bias] }
@@ -86,15 +86,10 @@ public final class BatchNorm2d: PlannedLayer {
         // Running statistics, PyTorch convention (unbiased variance, momentum 0.1).
         let count = Float(d[0] * d[2] * d[3])
         let unbias = count > 1 ? count / (count - 1) : 1
-        let m = momentum, c = channels
-        let rm = runningMean.value, rv = runningVar.value, nbt = numBatchesTracked.value
+        let m = momentum, state = state
         b.forwardHost {
             let mu = mean.floats, v = variance.floats
-            for i in 0..<c {
-                rm[i] = (1 - m) * rm[i] + m * mu[i]
-                rv[i] = (1 - m) * rv[i] + m * v[i] * unbias
-            }
-            nbt[0] += 1
+            state.updateRunningStatistics(momentum: m, mean: { mu[$0] }, unbiasedVariance: { v[$0] * unbias })
         }
 
         let backward: BackwardPlanner = { [weight, bias, backwardInPlace] dyIn, b in

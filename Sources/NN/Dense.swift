@@ -121,8 +121,12 @@ public final class ReLU: DenseLayer {
 public final class BatchNorm1d: DenseLayer {
     public let features: Int
     public let epsilon: Float, momentum: Float
-    public let weight: Parameter, bias: Parameter
-    public let runningMean: Buffer, runningVar: Buffer, numBatchesTracked: Buffer
+    let state: NormState
+    public var weight: Parameter { state.weight }
+    public var bias: Parameter { state.bias }
+    public var runningMean: Buffer { state.runningMean }
+    public var runningVar: Buffer { state.runningVar }
+    public var numBatchesTracked: Buffer { state.numBatchesTracked }
     private var xhat: Tensor?
     private var invStd = [Float]()
     private var scratch = Scratch()
@@ -132,11 +136,7 @@ public final class BatchNorm1d: DenseLayer {
         self.features = features
         self.epsilon = epsilon
         self.momentum = momentum
-        weight = Parameter(name: name + ".weight", role: .normScale, value: Tensor(shape: [features], repeating: 1))
-        bias = Parameter(name: name + ".bias", role: .normShift, value: Tensor(shape: [features]))
-        runningMean = Buffer(name: name + ".running_mean", value: Tensor(shape: [features]))
-        runningVar = Buffer(name: name + ".running_var", value: Tensor(shape: [features], repeating: 1))
-        numBatchesTracked = Buffer(name: name + ".num_batches_tracked", value: Tensor(shape: []), isInteger: true)
+        state = NormState(count: features, name: name)
         invStd = [Float](repeating: 0, count: features)
     }
 
@@ -165,10 +165,9 @@ public final class BatchNorm1d: DenseLayer {
         for j in 0..<d {
             variance[j] /= Double(n)
             invStd[j] = Float(1 / (variance[j] + Double(epsilon)).squareRoot())
-            runningMean.value[j] = (1 - momentum) * runningMean.value[j] + momentum * Float(mean[j])
-            runningVar.value[j] = (1 - momentum) * runningVar.value[j] + momentum * Float(variance[j] * Double(n) / Double(n - 1))
         }
-        numBatchesTracked.value[0] += 1
+        state.updateRunningStatistics(momentum: momentum, mean: { Float(mean[$0]) },
+                                      unbiasedVariance: { Float(variance[$0] * Double(n) / Double(n - 1)) })
         for r in 0..<n {
             for j in 0..<d {
                 let h = (x.data[r * d + j] - Float(mean[j])) * invStd[j]
