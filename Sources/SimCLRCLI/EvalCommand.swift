@@ -46,17 +46,11 @@ struct LinearEval: ParsableCommand {
     func validate() throws {
         guard l2 >= 0 else { throw ValidationError("--l2 \(l2) is not allowed: expected >= 0") }
         guard maxIter >= 1 else { throw ValidationError("--max-iter \(maxIter) is not allowed: expected >= 1") }
-        if valSplit == nil && data.defaultEvaluationSplit == nil {
-            throw ValidationError("--val-split is required: dataset \(data.dataset) has no default evaluation split")
-        }
+        try data.requireEvaluationSplit(valSplit)
     }
 
     func run() throws {
-        let (net, trained, source) = try encoder.load(dataset: data)
-        let data = self.data.withImageSize(from: trained)
-        let split = valSplit ?? data.defaultEvaluationSplit!
-        let train = try data.features(split: "train", encoder: net, options: encoder)
-        let test = try data.features(split: split, encoder: net, options: encoder)
+        let (net, source, data, split, train, test) = try self.data.evaluationFeatures(encoder: encoder, valSplit: valSplit)
         let bar = ProgressBar(label: "linear probe (L-BFGS)", total: maxIter, unit: "iter")
         let r = try LinearProbe.run(
             trainFeatures: train.features, trainLabels: try train.requireLabels(), evalFeatures: test.features,
@@ -88,17 +82,11 @@ struct KNNEval: ParsableCommand {
     func validate() throws {
         guard k >= 1 else { throw ValidationError("--k \(k) is not allowed: expected >= 1") }
         guard temperature > 0 else { throw ValidationError("--temperature \(temperature) is not allowed: expected > 0") }
-        if valSplit == nil && data.defaultEvaluationSplit == nil {
-            throw ValidationError("--val-split is required: dataset \(data.dataset) has no default evaluation split")
-        }
+        try data.requireEvaluationSplit(valSplit)
     }
 
     func run() throws {
-        let (net, trained, source) = try encoder.load(dataset: data)
-        let data = self.data.withImageSize(from: trained)
-        let split = valSplit ?? data.defaultEvaluationSplit!
-        let train = try data.features(split: "train", encoder: net, options: encoder)
-        let test = try data.features(split: split, encoder: net, options: encoder)
+        let (net, source, data, split, train, test) = try self.data.evaluationFeatures(encoder: encoder, valSplit: valSplit)
         let knn = try KNNClassifier(features: train.features, labels: try train.requireLabels(), classCount: max(train.classNames.count, 1))
         let a = try knn.evaluate(test.features, labels: try test.requireLabels(), k: k, temperature: Float(temperature))
         print(String(format: "kNN (k=%d, T=%g)  %@  %@: top-1 %.2f%%  top-5 %.2f%%  (%d train / %d eval images, d = %d)",
@@ -156,6 +144,26 @@ struct EncoderOptions: ParsableArguments {
 }
 
 extension DatasetOptions {
+    /// Refuses a dataset without a default evaluation split when --val-split is not given.
+    func requireEvaluationSplit(_ valSplit: String?) throws {
+        if valSplit == nil && defaultEvaluationSplit == nil {
+            throw ValidationError("--val-split is required: dataset \(dataset) has no default evaluation split")
+        }
+    }
+
+    /// The encoder (trained or random-init), the dataset options adjusted to its image size, the
+    /// evaluation split, and h for the training split and the evaluation split (BN in eval mode).
+    func evaluationFeatures(encoder options: EncoderOptions, valSplit: String?) throws
+        -> (ResNet, String, DatasetOptions, String, ExtractedFeatures, ExtractedFeatures)
+    {
+        let (net, trained, source) = try options.load(dataset: self)
+        let data = withImageSize(from: trained)
+        let split = valSplit ?? data.defaultEvaluationSplit!
+        let train = try data.features(split: "train", encoder: net, options: options)
+        let test = try data.features(split: split, encoder: net, options: options)
+        return (net, source, data, split, train, test)
+    }
+
     /// The image side: --image-size, else the checkpoint's training size, else the dataset's.
     func withImageSize(from trained: TrainConfig?) -> DatasetOptions {
         var d = self
