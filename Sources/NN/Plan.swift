@@ -41,6 +41,8 @@ public typealias BackwardPlanner = (_ dy: Memory, _ b: PlanBuilder) throws -> Me
 /// then overwrite it. Slots are allocated in `finish()`, sized to the largest request.
 public final class PlanBuilder {
     public let training: Bool
+    /// How convolutions that could use Winograd are computed (see `ConvolutionAlgorithm`).
+    public let convolutionAlgorithm: ConvolutionAlgorithm
     public internal(set) var forwardOps: [PlanOp] = []
     public internal(set) var backwardOps: [PlanOp] = []
     /// Everything this plan allocated, for the memory report.
@@ -57,7 +59,10 @@ public final class PlanBuilder {
     private var slots: [DeviceBuffer] = []
     private static let placeholder = DeviceBuffer(byteCount: 64)
 
-    public init(training: Bool) { self.training = training }
+    public init(training: Bool, convolutionAlgorithm: ConvolutionAlgorithm = .auto) {
+        self.training = training
+        self.convolutionAlgorithm = convolutionAlgorithm
+    }
 
     /// Appends a forward operation.
     public func forward(_ op: PlanOp) { forwardOps.append(op) }

@@ -13,6 +13,11 @@ public final class PlannedNetwork {
     /// Whether the output is flattened to [N, rest] (the encoder's h after global pooling).
     public let flattensOutput: Bool
 
+    /// How eligible 3x3 convolutions are computed; changing it drops the compiled passes.
+    public var convolutionAlgorithm: ConvolutionAlgorithm = .auto {
+        didSet { if convolutionAlgorithm != oldValue { releasePlans() } }
+    }
+
     public init(layers: [PlannedLayer], producesInputGradient: Bool = false, flattensOutput: Bool = false) {
         self.layers = layers
         self.producesInputGradient = producesInputGradient
@@ -39,6 +44,12 @@ public final class PlannedNetwork {
         public var memoryBytes: Int { builder.activationBytes }
         /// Number of gradient slots the backward pass shares.
         public var gradientSlots: Int { builder.gradientSlots }
+        /// Number of convolution primitives per step that run Winograd.
+        public var winogradPrimitives: Int {
+            (forwardOps + backwardOps).reduce(0) {
+                if case .primitive(let p) = $1, p.implementation.contains("wino") { return $0 + 1 } else { return $0 }
+            }
+        }
         /// Number of oneDNN primitives executed per step.
         public var primitiveCount: Int {
             (forwardOps + backwardOps).reduce(0) { if case .primitive = $1 { return $0 + 1 } else { return $0 } }
@@ -62,7 +73,7 @@ public final class PlannedNetwork {
     public func compiled(inputShape: [Int], training: Bool) throws -> CompiledPass {
         let key = ShapeKey(shape: inputShape, training: training)
         if let p = passes[key] { return p }
-        let b = PlanBuilder(training: training)
+        let b = PlanBuilder(training: training, convolutionAlgorithm: convolutionAlgorithm)
         let inputTensor = Tensor(shape: inputShape)
         let input = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(inputTensor.data), owner: inputTensor)
         var x = input

@@ -122,6 +122,12 @@ public final class ResNet {
     /// The compiled network behind `forward`/`backward`.
     public lazy var network = PlannedNetwork(layers: layers, flattensOutput: true)
 
+    /// How the 3x3 stride-1 convolutions run (default `.auto`); changing it re-plans.
+    public var convolutionAlgorithm: ConvolutionAlgorithm {
+        get { network.convolutionAlgorithm }
+        set { network.convolutionAlgorithm = newValue }
+    }
+
     /// h = f(x) for a batch x [N, 3, H, W] (plain NCHW, normalised): [N, featureDim]. In training
     /// mode BatchNorm uses batch statistics and updates its running statistics, and `backward`
     /// may follow. The returned tensor is owned by the compiled pass and overwritten by the next call.

@@ -17,6 +17,7 @@ public struct StepBenchmark {
     public var threads: Int = 0
     public var temperature: Float = 0.5
     public var seed: UInt64 = 0
+    public var convolutionAlgorithm: ConvolutionAlgorithm = .auto
 
     public init() {}
 
@@ -26,6 +27,7 @@ public struct StepBenchmark {
         let rssStart = peakRSSMiB()
         let model = SimCLRModel(encoder: ResNetConfig(depth: depth, stem: stem, width: width),
                                 head: ProjectionHeadConfig(), seed: seed)
+        model.encoder.convolutionAlgorithm = convolutionAlgorithm
         let loss = try NTXentLoss(temperature: temperature, views: 2)
         let lr = 0.3 * Float(batch) / 256
         let optimizer = try SGD(parameters: model.parameters, momentum: 0.9, weightDecay: 1e-6)
@@ -76,6 +78,8 @@ public struct StepBenchmark {
             ("peak_rss_mib", r1(peakRSSMiB())), ("rss_at_start_mib", r1(rssStart)),
             ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("pool_slots", pass.gradientSlots),
             ("primitives_per_step", pass.primitiveCount),
+            ("conv_algorithm", convolutionAlgorithm.rawValue), ("winograd_primitives", pass.winogradPrimitives),
+            ("scratchpad_mib", r1(Double(Primitive.sharedScratchpadBytes) / 1_048_576)),
             ("loss_first", Double(firstLoss)), ("loss_last", Double(lastLoss)),
         ]
     }

@@ -24,8 +24,14 @@ struct StepBench: ParsableCommand {
     @Option(help: "Threads (0: all cores).") var threads: Int = 0
     @Option(help: "Timed steps.") var steps: Int = 10
     @Option(help: "Untimed steps first.") var warmup: Int = 2
+    @Option(name: .customLong("conv-algorithm"),
+            help: "3x3 stride-1 convolutions: auto (Winograd from 32 channels), direct or winograd.")
+    var convAlgorithm: String = "auto"
 
     func validate() throws {
+        guard ConvolutionAlgorithm(rawValue: convAlgorithm) != nil else {
+            throw ValidationError("--conv-algorithm: '\(convAlgorithm)'; expected auto, direct or winograd")
+        }
         guard ResNetConfig.Depth(name: arch) != nil else { throw ValidationError("--arch: '\(arch)'; expected resnet18, resnet34 or resnet50") }
         guard ResNetConfig.Stem(rawValue: stem) != nil else { throw ValidationError("--stem: '\(stem)'; expected cifar or imagenet") }
         guard width > 0 else { throw ValidationError("--width: \(width); expected > 0") }
@@ -46,6 +52,7 @@ struct StepBench: ParsableCommand {
         b.threads = threads
         b.steps = steps
         b.warmup = warmup
+        b.convolutionAlgorithm = ConvolutionAlgorithm(rawValue: convAlgorithm)!
         let bar = ProgressBar(label: "bench step", total: steps + warmup, unit: "step")
         let fields = try b.run { done, _ in bar.update(done) }
         bar.finish()

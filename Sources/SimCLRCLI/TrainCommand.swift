@@ -83,6 +83,9 @@ struct TrainCommand: ParsableCommand {
     // Runtime
     @Option(help: "Seed of initialisation, shuffling and views (default 0).") var seed: UInt64?
     @Option(help: "Compute threads, oneDNN and OpenBLAS (default 0: all cores).") var threads: Int?
+    @Option(name: .customLong("conv-algorithm"),
+            help: "3x3 stride-1 convolutions: auto (Winograd from 32 channels), direct or winograd (default auto).")
+    var convAlgorithm: String?
     @Option(name: .customLong("loader-threads"), help: "Augmentation threads (default 1).") var loaderThreads: Int?
     @Option(help: "Batches prepared ahead (default 2).") var prefetch: Int?
     @Option(name: .customLong("log-interval"), help: "Metrics line every N steps (default 50; 0: per epoch).") var logInterval: Int?
@@ -134,6 +137,7 @@ struct TrainCommand: ParsableCommand {
         put("crop_min", cropMin)
         put("seed", seed)
         put("threads", threads)
+        put("conv_algorithm", convAlgorithm?.lowercased())
         put("loader_threads", loaderThreads)
         put("prefetch", prefetch)
         put("log_interval", logInterval)

@@ -97,6 +97,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Compute threads (oneDNN, OpenBLAS); 0 = all cores.
     public var threads: Int = 0
+    /// How 3x3 stride-1 convolutions run: auto (Winograd from 32 channels), direct or winograd.
+    public var convAlgorithm: String = "auto"
     /// Augmentation worker threads of the loader.
     public var loaderThreads: Int = 1
     /// Batches prepared ahead.
@@ -339,6 +341,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard jitter >= 0 && jitter <= 2.5 else { throw bad("jitter", jitter, "a strength s in [0, 2.5]") }
         guard cropMin > 0 && cropMin <= 1 else { throw bad("crop_min", cropMin, "an area fraction in (0, 1]") }
         guard threads >= 0 else { throw bad("threads", threads, "an integer >= 0 (0: all cores)") }
+        guard ConvolutionAlgorithm(rawValue: convAlgorithm) != nil else {
+            throw bad("conv_algorithm", convAlgorithm, "auto, direct or winograd")
+        }
         guard loaderThreads >= 1 else { throw bad("loader_threads", loaderThreads, "an integer >= 1") }
         guard prefetch >= 1 else { throw bad("prefetch", prefetch, "an integer >= 1") }
         guard logInterval >= 0 else { throw bad("log_interval", logInterval, "an integer >= 0 (0: per epoch only)") }

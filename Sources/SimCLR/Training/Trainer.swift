@@ -113,6 +113,7 @@ public final class Trainer {
         try folder.prepare()
 
         let model = SimCLRModel(encoder: c.encoderConfig, head: c.headConfig, seed: c.seed)
+        model.encoder.convolutionAlgorithm = ConvolutionAlgorithm(rawValue: c.convAlgorithm)!
         self.model = model
         let optimizer = try OptimizerKind(parsing: c.optimizer).make(parameters: model.parameters,
                                                                       settings: c.optimizerSettings)

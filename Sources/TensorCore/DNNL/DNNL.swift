@@ -280,6 +280,9 @@ public final class Primitive: @unchecked Sendable {
         try self.init("reorder", pd: p!)
     }
 
+    /// Bytes of the scratchpad all primitives share (the largest any of them asked for).
+    public static var sharedScratchpadBytes: Int { Scratchpad.shared.buffer.byteCount }
+
     /// Number of primitives created so far in this process (see `DeviceBuffer.allocations`).
     nonisolated(unsafe) public private(set) static var creations = 0
 
@@ -308,6 +311,16 @@ public final class Primitive: @unchecked Sendable {
     public func md(_ what: dnnl_query_t, _ index: Int32 = 0) -> MemoryDesc {
         MemoryDesc(raw: dnnl_primitive_desc_query_md(pd, what, index)!.pointee)
     }
+
+    /// The implementation oneDNN dispatched to, e.g. "jit:avx512_core" or "jit_wino_4x3:avx512_core".
+    public var implementation: String {
+        var info: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info) == dnnl_success, let info else { return "?" }
+        return String(cString: info)
+    }
+
+    /// Bytes of scratchpad this primitive uses (from the shared scratchpad; 0 if none).
+    public var scratchpadBytes: Int { scratch?.desc.byteCount ?? 0 }
 
     /// Bytes of workspace this primitive needs (0 if none).
     public var workspaceDesc: MemoryDesc? {
