@@ -16,20 +16,27 @@ import TensorCore
 /// Winograd F(4x4, 3x3) computes a 4x4 output tile from a 6x6 input tile with 36 multiplications
 /// instead of 144; oneDNN 2.6 implements it (`jit_wino_4x3`) for forward, backward-data and
 /// backward-weights on AVX-512. It measured 2.1-3.2x faster than direct for each of these
-/// convolutions at 64-512 channels (ResNet-18 width 1.0, batch 512 images, 2 threads) and about
-/// equal at 16 channels. Its float32 results differ from direct convolution by rounding only
-/// (the transforms add a few ulps; `WinogradTests` bounds it against float64). It needs more
-/// scratchpad: up to ~300 MiB at batch 512, width 1.0.
+/// convolutions at 64-512 channels (ResNet-18 width 1.0, batch 512 images, 2 threads). At 16
+/// channels (32x32, batch 512) forward took 13.3 ms against 14.5 direct, backward-weights 11.0
+/// against 12.8, but backward-data 13.7 against 11.3. Its float32 results differ from direct
+/// convolution by rounding only (the transforms add a few ulps; `WinogradTests` bounds it
+/// against float64). It needs more scratchpad: up to ~300 MiB at batch 512, width 1.0.
+///
+/// The choice is a fixed rule, not timed at run time, so that a run and its resumption compute
+/// the same bits.
 public enum ConvolutionAlgorithm: String, CaseIterable, Sendable, Codable {
-    /// Winograd where both channel counts are >= 32, direct elsewhere (the default).
+    /// Winograd for forward and backward-weights from 16 channels (in and out), for
+    /// backward-data from 32; direct elsewhere (the default).
     case auto
     /// Direct convolution everywhere (oneDNN's `jit:avx512_core` kernels), as PyTorch's CPU path.
     case direct
     /// Winograd for every 3x3 stride-1 convolution oneDNN implements it for.
     case winograd
 
-    /// Channel count from which `auto` uses Winograd: at 16 channels it was not faster.
+    /// Channel count from which `auto` uses Winograd for backward-data (at 16 it was slower).
     public static let autoWinogradMinChannels = 32
+    /// Channel count from which `auto` uses Winograd for forward and backward-weights.
+    public static let autoWinogradMinChannelsForwardAndWeights = 16
 }
 
 public final class Conv2d: PlannedLayer {
@@ -65,13 +72,16 @@ public final class Conv2d: PlannedLayer {
         return copy
     }
 
-    /// Whether this convolution should try Winograd under `algorithm`.
-    func usesWinograd(_ algorithm: ConvolutionAlgorithm) -> Bool {
+    /// Whether this convolution should try Winograd for `direction` under `algorithm`.
+    func usesWinograd(_ algorithm: ConvolutionAlgorithm, _ direction: Direction) -> Bool {
         guard kernel == 3, stride == 1 else { return false }
         switch algorithm {
         case .direct: return false
         case .winograd: return true
-        case .auto: return min(inChannels, outChannels) >= ConvolutionAlgorithm.autoWinogradMinChannels
+        case .auto:
+            let channels = min(inChannels, outChannels)
+            if case .backwardData = direction { return channels >= ConvolutionAlgorithm.autoWinogradMinChannels }
+            return channels >= ConvolutionAlgorithm.autoWinogradMinChannelsForwardAndWeights
         }
     }
 
@@ -136,10 +146,10 @@ public final class Conv2d: PlannedLayer {
         }
         let srcFixed = direct.md(dnnl_query_src_md), dstFixed = direct.md(dnnl_query_dst_md)
         var fwd = direct
-        if usesWinograd(b.convolutionAlgorithm) {
+        let algorithm = b.convolutionAlgorithm
+        if usesWinograd(algorithm, .forward(prop)) {
             if let w = try? winogradPrimitive(.forward(prop), src: srcFixed, dst: dstFixed, hint: nil) { fwd = w }
         }
-        let winograd = fwd !== direct
         let src = try reordered(x, to: fwd.md(dnnl_query_src_md), b)
         // Weights: plain master copy -> primitive layout, every forward.
         let wPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.value.data), owner: weight.value)
@@ -165,7 +175,8 @@ public final class Conv2d: PlannedLayer {
                 if gradSrc !== rebuilt { b.release(rebuilt) }
             }
             // Weight gradient: dW = sum over batch of dy (x) x, in the primitive's layout, then to OIHW.
-            let wino: Primitive? = winograd ? (try? self.winogradPrimitive(.backwardWeights, src: srcFixed, dst: dstFixed, hint: fwd)) : nil
+            let wino: Primitive? = self.usesWinograd(algorithm, .backwardWeights)
+                ? (try? self.winogradPrimitive(.backwardWeights, src: srcFixed, dst: dstFixed, hint: fwd === direct ? nil : fwd)) : nil
             let bwdW = try wino ?? makePrimitive("conv bwd weights \(weight.name)", dnnl_convolution_desc_t.self, hint: direct) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_backward_weights_desc_init(cd, dnnl_convolution_direct, &srcD, &wA, nil, &dstD, s, p, p)
@@ -194,7 +205,8 @@ public final class Conv2d: PlannedLayer {
             var wD = MemoryDesc.any(wdims).raw
             srcD = MemoryDesc.any(src.desc.dims).raw
             dstD = MemoryDesc.any(y.desc.dims).raw
-            let winoD: Primitive? = winograd ? (try? self.winogradPrimitive(.backwardData, src: srcFixed, dst: dstFixed, hint: fwd)) : nil
+            let winoD: Primitive? = self.usesWinograd(algorithm, .backwardData)
+                ? (try? self.winogradPrimitive(.backwardData, src: srcFixed, dst: dstFixed, hint: fwd === direct ? nil : fwd)) : nil
             let bwdD = try winoD ?? makePrimitive("conv bwd data \(weight.name)", dnnl_convolution_desc_t.self, hint: direct) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_backward_data_desc_init(cd, dnnl_convolution_direct, &srcD, &wD, &dstD, s, p, p)
