@@ -79,8 +79,11 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    func testAutoUsesWinogradFrom32Channels() throws {
-        XCTAssertEqual(try run(channels: 16, algorithm: .auto, height: 8, width: 8).winograd, 0)
+    func testAutoUsesWinogradFrom16ChannelsAndForBackwardDataFrom32() throws {
+        XCTAssertEqual(try run(channels: 8, algorithm: .auto, height: 8, width: 8).winograd, 0)
+        let narrow = try run(channels: 16, algorithm: .auto, height: 8, width: 8)
+        XCTAssertEqual(narrow.winograd, 2, "forward and backward-weights only")
+        XCTAssertLessThan(max(narrow.y, narrow.dx, narrow.dw), 2e-5)
         let wide = try run(channels: 32, algorithm: .auto, height: 8, width: 8)
         XCTAssertEqual(wide.winograd, 3)
         XCTAssertLessThan(max(wide.y, wide.dx, wide.dw), 2e-5)
