@@ -126,3 +126,18 @@ public final class BatchNorm2d: PlannedLayer {
         return (y, backward, recompute)
     }
 }
+
+extension BatchNorm2d: RebuildingLayer {
+    /// BN's backward reads its input: it must be kept.
+    public var acceptsRebuiltInput: Bool { false }
+
+    public func planRebuilding(_ x: Memory, rebuiltInput: RebuiltValue?, _ b: PlanBuilder, needInputGradient: Bool,
+                               transientOutput: Bool) throws -> (output: Memory, backward: BackwardPlanner?, rebuilt: RebuiltValue?)
+    {
+        precondition(rebuiltInput == nil, "BatchNorm2d(\(weight.name)) needs its input kept")
+        let transient = transientOutput && b.training
+        let p = try planDetailed(x, b, transientOutput: transient)
+        guard transient, let recompute = p.recompute else { return (p.output, p.backward, nil) }
+        return (p.output, p.backward, RebuiltValue(uses: 0, rebuild: recompute))
+    }
+}

@@ -3,7 +3,8 @@
 // y[n, o, i, j] = sum_{c, u, v} w[o, c, u, v] * x[n, c, s*i + u - p, s*j + v - p]
 // Activations stay in the layout oneDNN picks (`format_tag_any`, e.g. nChw16c on AVX-512).
 // The weight is kept in plain OIHW (PyTorch's layout, for I/O and the optimizer) and reordered to
-// the primitive's layout before every forward; the weight gradient is reordered back to OIHW.
+// the primitive's layout (into pool memory) before the forward and again before backward-data;
+// the weight gradient is reordered back to OIHW.
 // 3x3 stride-1 convolutions may run Winograd instead of direct (`ConvolutionAlgorithm`).
 
 import CDNNL
@@ -61,11 +62,12 @@ public final class Conv2d: PlannedLayer {
     public var parameters: [Parameter] { [weight] }
     public var buffers: [Buffer] { [] }
 
-    /// The weights in layout `desc`: the plain master copy itself, or a copy refreshed by a reorder
-    /// op at the start of every forward (or backward) pass.
+    /// The weights in layout `desc`: the plain master copy itself, or a copy made by a reorder op
+    /// every step into pool memory that the caller releases after its one reader (so the copies of
+    /// all layers share bytes; backward-data makes its own copy again).
     func weights(_ plain: Memory, as desc: MemoryDesc, _ b: PlanBuilder, backward: Bool) throws -> Memory {
         if desc == plain.desc { return plain }
-        let copy = Memory(desc)
+        let copy = b.gradient(desc)
         let r = try Primitive(reorderFrom: plain.desc, to: desc)
         r.bind([(Arg.src, plain), (Arg.dst, copy)])
         if backward { b.backward(r) } else { b.forward(r) }
@@ -157,6 +159,7 @@ public final class Conv2d: PlannedLayer {
         let y = b.activation(fwd.md(dnnl_query_dst_md))
         fwd.bind([(Arg.src, src), (Arg.weights, wMem), (Arg.dst, y)])
         b.forward(fwd)
+        b.release(wMem)
         guard b.training else { return (y, nil) }
 
         let backward: BackwardPlanner = { [weight] dyIn, b in
@@ -184,7 +187,7 @@ public final class Conv2d: PlannedLayer {
             }
             let gPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.grad.data), owner: weight.grad)
             let dwDesc = bwdW.md(dnnl_query_diff_weights_md)
-            let dW = dwDesc == gPlain.desc ? gPlain : Memory(dwDesc)
+            let dW = dwDesc == gPlain.desc ? gPlain : b.gradient(dwDesc)
             let srcW = try reordered(gradSrc, to: bwdW.md(dnnl_query_src_md), b, backward: true)
             let dyW = try reordered(dy, to: bwdW.md(dnnl_query_diff_dst_md), b, backward: true)
             bwdW.bind([(Arg.src, srcW), (Arg.diffDst, dyW), (Arg.diffWeights, dW)])
@@ -196,7 +199,7 @@ public final class Conv2d: PlannedLayer {
                 let r = try Primitive(reorderFrom: dwDesc, to: gPlain.desc)
                 r.bind([(Arg.src, dW), (Arg.dst, gPlain)])
                 b.backward(r)
-                b.retain(dW)
+                b.release(dW)
             }
             guard needInputGradient else { b.release(dy); return nil }
             // Input gradient: dx = conv_transpose(dy, W). The backward-data kernels want the
@@ -213,11 +216,12 @@ public final class Conv2d: PlannedLayer {
                 } }
             }
             let wBwdDesc = bwdD.md(dnnl_query_weights_md)
-            let wBwd = wBwdDesc == wMem.desc ? wMem : try self.weights(wPlain, as: wBwdDesc, b, backward: true)
+            let wBwd = try self.weights(wPlain, as: wBwdDesc, b, backward: true)
             let dyD = try reordered(dy, to: bwdD.md(dnnl_query_diff_dst_md), b, backward: true)
             let dx = b.gradient(bwdD.md(dnnl_query_diff_src_md))
             bwdD.bind([(Arg.diffDst, dyD), (Arg.weights, wBwd), (Arg.diffSrc, dx)])
             b.backward(bwdD)
+            b.release(wBwd)
             if dyD !== dy { b.release(dyD) }
             b.release(dy)
             if dx.desc == x.desc { return dx }

@@ -18,6 +18,13 @@ public final class PlannedNetwork {
         didSet { if convolutionAlgorithm != oldValue { releasePlans() } }
     }
 
+    /// Whether training plans leave activations that are cheap to recompute (BN outputs and
+    /// some block outputs) out of the kept memory and rebuild them in backward. The results are
+    /// bit-identical either way; changing it drops the compiled passes.
+    public var rebuildsActivations = true {
+        didSet { if rebuildsActivations != oldValue { releasePlans() } }
+    }
+
     public init(layers: [PlannedLayer], producesInputGradient: Bool = false, flattensOutput: Bool = false) {
         self.layers = layers
         self.producesInputGradient = producesInputGradient
@@ -42,8 +49,12 @@ public final class PlannedNetwork {
 
         /// Bytes of activation and gradient memory this pass owns.
         public var memoryBytes: Int { builder.activationBytes }
-        /// Number of gradient slots the backward pass shares.
-        public var gradientSlots: Int { builder.gradientSlots }
+        /// Bytes of the pool arena (gradients, short-lived forward values, scratchpads).
+        public var poolBytes: Int { builder.poolBytes }
+        /// The most pool memories alive at one time.
+        public var peakLivePoolMemories: Int { builder.peakLivePoolMemories }
+        /// The largest scratchpad one primitive needs.
+        public var largestScratchpad: Int { builder.largestScratchpad }
         /// Number of convolution primitives per step that run Winograd.
         public var winogradPrimitives: Int {
             (forwardOps + backwardOps).reduce(0) {
@@ -77,12 +88,26 @@ public final class PlannedNetwork {
         let inputTensor = Tensor(shape: inputShape)
         let input = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(inputTensor.data), owner: inputTensor)
         var x = input
+        var rebuilt: RebuiltValue? = nil
         var planners: [BackwardPlanner] = []
         for (i, layer) in layers.enumerated() {
-            let (y, planner) = try layer.plan(x, b, needInputGradient: i > 0 || producesInputGradient)
-            x = y
-            if let planner { planners.append(planner) }
+            let needGradient = i > 0 || producesInputGradient
+            let next = i + 1 < layers.count ? layers[i + 1] as? RebuildingLayer : nil
+            if let layer = layer as? RebuildingLayer {
+                let transient = training && rebuildsActivations && next?.acceptsRebuiltInput == true
+                let p = try layer.planRebuilding(x, rebuiltInput: rebuilt, b, needInputGradient: needGradient,
+                                                 transientOutput: transient)
+                x = p.output
+                rebuilt = p.rebuilt
+                if let planner = p.backward { planners.append(planner) }
+            } else {
+                precondition(rebuilt == nil, "PlannedNetwork: a rebuilt value fed a layer that cannot take it")
+                let (y, planner) = try layer.plan(x, b, needInputGradient: needGradient)
+                x = y
+                if let planner { planners.append(planner) }
+            }
         }
+        precondition(rebuilt == nil, "PlannedNetwork: the last layer left its output in pool memory")
         let outShape = x.desc.dims
         let tensorShape = flattensOutput ? [outShape[0], outShape.dropFirst().reduce(1, *)] : outShape
         let output = Tensor(shape: tensorShape)

@@ -65,10 +65,21 @@ public final class MaxPool2d: PlannedLayer {
 }
 
 /// Global average pooling [N, C, H, W] -> [N, C, 1, 1] in plain layout (i.e. [N, C] row-major).
-public final class GlobalAvgPool: PlannedLayer {
+/// Its backward does not read x, so x need not be kept.
+public final class GlobalAvgPool: RebuildingLayer {
     public init() {}
     public var parameters: [Parameter] { [] }
     public var buffers: [Buffer] { [] }
+
+    public var acceptsRebuiltInput: Bool { true }
+
+    public func planRebuilding(_ x: Memory, rebuiltInput: RebuiltValue?, _ b: PlanBuilder, needInputGradient: Bool,
+                               transientOutput: Bool) throws -> (output: Memory, backward: BackwardPlanner?, rebuilt: RebuiltValue?)
+    {
+        let (y, backward) = try plan(x, b, needInputGradient: needInputGradient)
+        if rebuiltInput != nil { b.release(x) }
+        return (y, backward, nil)
+    }
 
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims

@@ -7,7 +7,7 @@ import CDNNL
 import Foundation
 import TensorCore
 
-public final class ResidualBlock: PlannedLayer {
+public final class ResidualBlock: RebuildingLayer {
     public let convs: [Conv2d]
     public let norms: [BatchNorm2d]
     public let downsample: (Conv2d, BatchNorm2d)?
@@ -54,11 +54,29 @@ public final class ResidualBlock: PlannedLayer {
     }
 
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
+        let p = try planRebuilding(x, rebuiltInput: nil, b, needInputGradient: needInputGradient, transientOutput: false)
+        return (p.output, p.backward)
+    }
+
+    public var acceptsRebuiltInput: Bool { true }
+
+    /// The block's output y = ReLU(BN(c_last) + shortcut) can be rebuilt from kept memory when the
+    /// shortcut is a projection (BN of the kept downsample conv output) or the identity of a kept
+    /// input. With `transientOutput` it is then not kept: backward rebuilds it (one BN pass, one
+    /// add) for the next block's weight gradients and for this block's ReLU mask. An identity
+    /// block whose input is itself rebuilt keeps its output, so rebuilds never chain.
+    public func planRebuilding(_ x: Memory, rebuiltInput: RebuiltValue?, _ b: PlanBuilder, needInputGradient: Bool,
+                               transientOutput: Bool) throws -> (output: Memory, backward: BackwardPlanner?, rebuilt: RebuiltValue?)
+    {
+        // Backward readers of a rebuilt input: conv1's weight gradient, the downsample's.
+        rebuiltInput?.addUses(downsample == nil ? 1 : 2)
+        let takeInput: Rebuild? = rebuiltInput.map { value in { b in try value.take(b) } }
         // Main branch. Only what backward reads is kept: each conv's output (BN's input) and the
-        // block output. BN outputs live in transient slots; the ReLU'd ones that feed a conv are
-        // recomputed in backward for that conv's weight gradient.
+        // block output (unless rebuilt). BN outputs live in pool memory; the ReLU'd ones that feed
+        // a conv are recomputed in backward for that conv's weight gradient.
         var h = x
-        var recompute: ((PlanBuilder) throws -> Memory)? = nil
+        var recompute: Rebuild? = b.training ? takeInput : nil
+        var lastRecompute: Rebuild? = nil
         var planners: [BackwardPlanner] = []
         for (i, (c, n)) in zip(convs, norms).enumerated() {
             let (hc, pc) = try c.plan(h, b, needInputGradient: i > 0 || needInputGradient,
@@ -67,40 +85,74 @@ public final class ResidualBlock: PlannedLayer {
             let planned = try n.planDetailed(hc, b, transientOutput: true)
             h = planned.output
             recompute = planned.recompute
+            lastRecompute = planned.recompute
             if let pc, let pn = planned.backward { planners += [pc, pn] }
         }
         // Shortcut.
         var s = x
         var shortcutPlanners: [BackwardPlanner] = []
         var shortcutTransient: Memory? = nil
+        var shortcutRecompute: Rebuild? = nil
         if let (c, n) = downsample {
-            let (sc, pc) = try c.plan(x, b, needInputGradient: needInputGradient)
+            let (sc, pc) = try c.plan(x, b, needInputGradient: needInputGradient,
+                                      recomputeInput: b.training ? takeInput : nil)
             let planned = try n.planDetailed(sc, b, transientOutput: true)
             s = planned.output
             shortcutTransient = s
+            shortcutRecompute = planned.recompute
             if let pc, let pn = planned.backward { shortcutPlanners = [pc, pn] }
         }
         let sIn = s
         s = try reordered(s, to: h.desc, b)
-        // y = ReLU(h + s) into a new activation (oneDNN 2.6 drops the ReLU post-op when dst == src0).
-        var a = h.desc.raw, bb = s.desc.raw, dd = h.desc.raw
-        let attr = PrimitiveAttr()
-        try attr.appendEltwise(dnnl_eltwise_relu)
-        let add = try makePrimitive("residual add", dnnl_binary_desc_t.self, attr: attr) {
-            dnnl_binary_desc_init($0, dnnl_binary_add, &a, &bb, &dd)
+        // y = ReLU(h + s) into new memory (oneDNN 2.6 drops the ReLU post-op when dst == src0).
+        let hDesc = h.desc, sDesc = s.desc
+        func addPrimitive(_ name: String) throws -> Primitive {
+            var a = hDesc.raw, bb = sDesc.raw, dd = hDesc.raw
+            let attr = PrimitiveAttr()
+            try attr.appendEltwise(dnnl_eltwise_relu)
+            return try makePrimitive(name, dnnl_binary_desc_t.self, attr: attr) {
+                dnnl_binary_desc_init($0, dnnl_binary_add, &a, &bb, &dd)
+            }
         }
-        let y = b.activation(h.desc)
+        let add = try addPrimitive("residual add")
+        let rebuildsOutput = transientOutput && b.training && lastRecompute != nil
+            && (downsample == nil ? rebuiltInput == nil : shortcutRecompute != nil)
+        let y = rebuildsOutput ? b.transient(hDesc) : b.activation(hDesc)
         add.bind([(Arg.src, h), (Arg.src1, s), (Arg.dst, y)])
         b.forward(add)
         b.release(h)
         if let t = shortcutTransient { b.release(t) }
         if s !== sIn { b.retain(s) }
-        guard b.training else { return (y, nil) }
+        if rebuiltInput != nil { b.release(x) }
+        guard b.training else { return (y, nil, nil) }
+
+        // y again, from kept memory only: BN(c_last) and (BN(c_downsample), or the kept input).
+        var rebuiltOutput: RebuiltValue? = nil
+        if rebuildsOutput, let lastRecompute {
+            let keptShortcut = s
+            rebuiltOutput = RebuiltValue(uses: 1) { b in
+                let t = try lastRecompute(b)
+                var sr = keptShortcut
+                if let shortcutRecompute {
+                    let raw = try shortcutRecompute(b)
+                    sr = try reordered(raw, to: sDesc, b, backward: true)
+                    if sr !== raw { b.release(raw) }
+                }
+                let out = b.gradient(hDesc)
+                let again = try addPrimitive("residual add rebuild")
+                again.bind([(Arg.src, t), (Arg.src1, sr), (Arg.dst, out)])
+                b.backward(again)
+                b.release(t)
+                b.release(sr)  // no-op for the kept input
+                return out
+            }
+        }
 
         let backward: BackwardPlanner = { dyIn, b in
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
             // dz = dy * [y > 0], in place.
+            let yMask = try rebuiltOutput?.take(b) ?? y
             var diff = y.desc.raw, dat = y.desc.raw
             var hintDesc = y.desc.raw
             let reluHint = try makePrimitive("relu fwd hint", dnnl_eltwise_desc_t.self) {
@@ -109,8 +161,9 @@ public final class ResidualBlock: PlannedLayer {
             let relu = try makePrimitive("relu bwd", dnnl_eltwise_desc_t.self, hint: reluHint) {
                 dnnl_eltwise_backward_desc_init($0, dnnl_eltwise_relu_use_dst_for_bwd, &diff, &dat, 0, 0)
             }
-            relu.bind([(Arg.dst, y), (Arg.diffDst, dy), (Arg.diffSrc, dy)])
+            relu.bind([(Arg.dst, yMask), (Arg.diffDst, dy), (Arg.diffSrc, dy)])
             b.backward(relu)
+            if yMask !== y { b.release(yMask) }
             // dz feeds the main branch (whose last BN is not in place, so dz survives it) and then
             // the shortcut, which is its last reader: hold it once for that second consumer. Main
             // branch first, shortcut second, lets the shortcut's BN work in place on dz, so a
@@ -147,6 +200,6 @@ public final class ResidualBlock: PlannedLayer {
             b.release(other)
             return dxMain
         }
-        return (y, backward)
+        return (y, backward, rebuiltOutput)
     }
 }

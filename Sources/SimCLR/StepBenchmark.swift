@@ -76,10 +76,11 @@ public struct StepBenchmark {
             ("images_per_s_max", r1(Double(images) / sorted.first!)),
             ("achieved_gflops_per_s", r1(3 * fwdFlops * Double(images) / median / 1e9)),
             ("peak_rss_mib", r1(peakRSSMiB())), ("rss_at_start_mib", r1(rssStart)),
-            ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("pool_slots", pass.gradientSlots),
+            ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("pool_mib", r1(Double(pass.poolBytes) / 1_048_576)),
+            ("pool_peak_live", pass.peakLivePoolMemories),
             ("primitives_per_step", pass.primitiveCount),
             ("conv_algorithm", convolutionAlgorithm.rawValue), ("winograd_primitives", pass.winogradPrimitives),
-            ("scratchpad_mib", r1(Double(Primitive.sharedScratchpadBytes) / 1_048_576)),
+            ("largest_scratchpad_mib", r1(Double(pass.largestScratchpad) / 1_048_576)),
             ("loss_first", Double(firstLoss)), ("loss_last", Double(lastLoss)),
         ]
     }

@@ -10,7 +10,7 @@ final class CommandParsingTests: XCTestCase {
         let step = try XCTUnwrap(ok as? StepBench)
         XCTAssertEqual(step.width, 0.25)
         XCTAssertEqual(step.batch, 64)
-        for bad in [["--width", "0"], ["--batch", "1"], ["--arch", "resnet99"], ["--stem", "tiny"], ["--steps", "0"]] {
+        for bad in [["--width", "0"], ["--batch", "1"], ["--arch", "resnet99"], ["--stem", "tiny"], ["--steps", "0"], ["--conv-algorithm", "fft"]] {
             XCTAssertThrowsError(try SimCLRCommand.parseAsRoot(["bench", "step"] + bad), "\(bad)") { error in
                 let message = SimCLRCommand.message(for: error)
                 XCTAssertTrue(message.contains(bad[0]), "message '\(message)' should name \(bad[0])")

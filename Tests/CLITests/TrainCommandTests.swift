@@ -22,7 +22,8 @@ final class TrainCommandTests: XCTestCase {
             (["--views", "1"], "--views"), (["--width", "0"], "--width"), (["--width", "-1"], "--width"),
             (["--arch", "resnet99"], "--arch"), (["--optimizer", "rmsprop"], "--optimizer"), (["--dataset", "imagenet"], "--dataset"),
             (["--warmup-epochs", "5", "--epochs", "2"], "--warmup-epochs"), (["--val-batches", "x"], "--val-batches"),
-            (["--loader-threads", "0"], "--loader-threads"), (["--config", dir.appendingPathComponent("missing.yaml").path], "--config"),
+            (["--loader-threads", "0"], "--loader-threads"), (["--conv-algorithm", "fft"], "--conv-algorithm"),
+            (["--config", dir.appendingPathComponent("missing.yaml").path], "--config"),
         ]
         for (args, flag) in cases {
             XCTAssertThrowsError(try SimCLRCommand.parseAsRoot(["train"] + out + args), "\(args)") { error in

@@ -241,7 +241,8 @@ public final class PrimitiveAttr {
     }
 }
 
-/// One shared scratchpad for every primitive (they run one at a time), grown on demand.
+/// One shared scratchpad for primitives without their own (they run one at a time), grown on
+/// demand. Planned networks give each primitive pooled memory instead (`Primitive.useScratchpad`).
 final class Scratchpad: @unchecked Sendable {
     nonisolated(unsafe) static let shared = Scratchpad()
     private(set) var buffer = DeviceBuffer(byteCount: 64)
@@ -258,7 +259,11 @@ public final class Primitive: @unchecked Sendable {
     public let name: String
     private var args: [dnnl_exec_arg_t] = []
     private var bound: [Memory] = []
-    private let scratch: Memory?
+    /// The scratchpad this primitive needs (nil if none).
+    public let scratchpadDesc: MemoryDesc?
+    /// Its scratchpad: memory a plan gave it (`useScratchpad`), or else the shared one.
+    private var scratch: Memory?
+    private var scratchIsShared = false
 
     /// Creates the primitive from an op descriptor (`desc` points at e.g. a dnnl_convolution_desc_t).
     public convenience init(_ name: String, desc: UnsafeRawPointer, attr: PrimitiveAttr = PrimitiveAttr(), hint: Primitive? = nil) throws {
@@ -280,7 +285,7 @@ public final class Primitive: @unchecked Sendable {
         try self.init("reorder", pd: p!)
     }
 
-    /// Bytes of the scratchpad all primitives share (the largest any of them asked for).
+    /// Bytes of the process-wide scratchpad shared by primitives that run outside a plan.
     public static var sharedScratchpadBytes: Int { Scratchpad.shared.buffer.byteCount }
 
     /// Number of primitives created so far in this process (see `DeviceBuffer.allocations`).
@@ -293,13 +298,12 @@ public final class Primitive: @unchecked Sendable {
         var prim: dnnl_primitive_t?
         try dnnlCheck(dnnl_primitive_create(&prim, pd), "dnnl_primitive_create(\(name))")
         primitive = prim!
-        if let md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) {
+        if let md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), md.pointee.ndims > 0 {
             let desc = MemoryDesc(raw: md.pointee)
-            if desc.byteCount > 0 {
-                Scratchpad.shared.reserve(desc.byteCount)
-                scratch = Memory(desc, pointer: Scratchpad.shared.buffer.pointer, owner: nil)
-            } else { scratch = nil }
-        } else { scratch = nil }
+            scratchpadDesc = desc.byteCount > 0 ? desc : nil
+        } else {
+            scratchpadDesc = nil
+        }
     }
 
     deinit {
@@ -319,8 +323,8 @@ public final class Primitive: @unchecked Sendable {
         return String(cString: info)
     }
 
-    /// Bytes of scratchpad this primitive uses (from the shared scratchpad; 0 if none).
-    public var scratchpadBytes: Int { scratch?.desc.byteCount ?? 0 }
+    /// Bytes of scratchpad this primitive needs (0 if none).
+    public var scratchpadBytes: Int { scratchpadDesc?.byteCount ?? 0 }
 
     /// Bytes of workspace this primitive needs (0 if none).
     public var workspaceDesc: MemoryDesc? {
@@ -336,10 +340,32 @@ public final class Primitive: @unchecked Sendable {
         if let s = scratch { args.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: s.handle)) }
     }
 
+    /// Gives the primitive its own scratchpad memory (of `scratchpadDesc`), e.g. a plan's pooled
+    /// memory that other values reuse outside this primitive's execution. Without it, the first
+    /// `run()` falls back to the process-wide shared scratchpad.
+    public func useScratchpad(_ memory: Memory) {
+        precondition(scratchpadDesc != nil && memory.desc.byteCount >= scratchpadDesc!.byteCount,
+                     "useScratchpad(\(name)): memory too small or no scratchpad needed")
+        args.removeAll { $0.arg == Arg.scratchpad }
+        scratch = memory
+        scratchIsShared = false
+        args.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: memory.handle))
+    }
+
+    private func attachSharedScratchpad() {
+        guard let desc = scratchpadDesc else { return }
+        Scratchpad.shared.reserve(desc.byteCount)
+        scratch = Memory(desc, pointer: Scratchpad.shared.buffer.pointer, owner: nil)
+        scratchIsShared = true
+        args.removeAll { $0.arg == Arg.scratchpad }
+        args.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: scratch!.handle))
+    }
+
     /// Executes with the bound arguments.
     @inline(__always)
     public func run() {
-        if let s = scratch, s.pointer != Scratchpad.shared.buffer.pointer {
+        if scratch == nil, scratchpadDesc != nil { attachSharedScratchpad() }
+        if scratchIsShared, let s = scratch, s.pointer != Scratchpad.shared.buffer.pointer {
             s.rebind(Scratchpad.shared.buffer.pointer, owner: nil)
         }
         let st = args.withUnsafeBufferPointer {
