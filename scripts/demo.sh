@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The offline demo: no network, no data needed. Builds `simclr` (release), pretrains a small
 # ResNet-18 (width 0.25) with SimCLR on the built-in synthetic texture dataset (4,096 images of
-# 32x32, 10 classes) for a few minutes on the CPU, then evaluates the encoder with a linear probe
-# and kNN against the same encoder untrained (the random-init floor).
+# 32x32, 10 classes) for 50 epochs (800 steps, about 8 minutes on 2 cores), then evaluates the
+# encoder with a linear probe and kNN against the same encoder untrained (the random-init floor).
+# At 20 epochs the linear probe already beats the floor by 10-14 points, but kNN only by 2-6;
+# at 50 it is 57.4 / 40.0 against 17.6 / 15.3 (linear / kNN top-1).
 #
 #   scripts/demo.sh                 # run folder: runs/demo
 #   OUT=/tmp/demo EPOCHS=10 scripts/demo.sh
@@ -12,13 +14,13 @@
 # colours, and a sharper softmax pushes the encoder past the colour cue faster (linear probe after
 # 5 epochs: 23.0% at tau 0.2 against 18.5-20.3% at tau 0.5 with SGD, Adam or larger crops).
 #
-# Environment: OUT (run folder), EPOCHS (default 20), TEMPERATURE (default 0.2), THREADS (compute
+# Environment: OUT (run folder), EPOCHS (default 50), TEMPERATURE (default 0.2), THREADS (compute
 # threads, default: all cores), SCRATCH (SwiftPM build folder, default .build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${OUT:-runs/demo}
-EPOCHS=${EPOCHS:-20}
+EPOCHS=${EPOCHS:-50}
 TEMPERATURE=${TEMPERATURE:-0.2}
 THREADS=${THREADS:-0}
 SCRATCH=${SCRATCH:-.build}

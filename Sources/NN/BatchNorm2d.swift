@@ -45,10 +45,10 @@ public final class BatchNorm2d: PlannedLayer {
         return (planned.output, planned.backward)
     }
 
-    /// The forward plan with options: `transientOutput` puts y in a pool slot that the caller
+    /// The forward plan with options: `transientOutput` puts y in pool memory that the caller
     /// releases once y's consumers are planned (y is not kept for backward); `recompute` (training
     /// only) appends backward ops that recompute y from the kept input and the batch statistics
-    /// into a new pool slot, for a consumer whose backward needs y (the next conv's weight
+    /// into new pool memory, for a consumer whose backward needs y (the next conv's weight
     /// gradient). This trades one elementwise pass for one activation of memory.
     public func planDetailed(_ x: Memory, _ b: PlanBuilder, transientOutput: Bool) throws
         -> (output: Memory, backward: BackwardPlanner?, recompute: ((PlanBuilder) throws -> Memory)?)

@@ -126,7 +126,7 @@ public final class Conv2d: PlannedLayer {
 
     /// `recomputeInput`, when given, appends backward ops that rebuild x into a pool memory for the
     /// weight gradient, so x need not be kept from the forward pass (the caller may have put it in a
-    /// transient slot).
+    /// pool memory).
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool,
                      recomputeInput: ((PlanBuilder) throws -> Memory)?) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims

@@ -28,7 +28,7 @@ public enum PlanOp {
 }
 
 /// Plans the backward pass of one layer: given the gradient of its output (a pool memory, which
-/// the closure must give back when done, unless it hands the same slot on), it returns the
+/// the closure must give back when done, unless it hands the same memory on), it returns the
 /// gradient of its input, or nil where no input gradient is needed.
 public typealias BackwardPlanner = (_ dy: Memory, _ b: PlanBuilder) throws -> Memory?
 

@@ -167,7 +167,7 @@ public final class ResidualBlock: RebuildingLayer {
             // dz feeds the main branch (whose last BN is not in place, so dz survives it) and then
             // the shortcut, which is its last reader: hold it once for that second consumer. Main
             // branch first, shortcut second, lets the shortcut's BN work in place on dz, so a
-            // projection block needs three gradient slots, not four.
+            // projection block needs three live gradients, not four.
             b.hold(dy)
             var g: Memory? = dy
             for planner in planners.reversed() {
