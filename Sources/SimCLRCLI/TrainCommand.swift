@@ -84,7 +84,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed of initialisation, shuffling and views (default 0).") var seed: UInt64?
     @Option(help: "Compute threads, oneDNN and OpenBLAS (default 0: all cores).") var threads: Int?
     @Option(name: .customLong("conv-algorithm"),
-            help: "3x3 stride-1 convolutions: auto (Winograd from 32 channels), direct or winograd (default auto).")
+            help: "3x3 stride-1 convolutions: auto (Winograd from 16 channels, input gradient from 32), direct or winograd (default auto).")
     var convAlgorithm: String?
     @Option(name: .customLong("loader-threads"), help: "Augmentation threads (default 1).") var loaderThreads: Int?
     @Option(help: "Batches prepared ahead (default 2).") var prefetch: Int?

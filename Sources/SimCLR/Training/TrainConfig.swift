@@ -97,7 +97,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0
     /// Compute threads (oneDNN, OpenBLAS); 0 = all cores.
     public var threads: Int = 0
-    /// How 3x3 stride-1 convolutions run: auto (Winograd from 32 channels), direct or winograd.
+    /// How 3x3 stride-1 convolutions run: auto (Winograd from 16 channels, for the input gradient
+    /// from 32), direct or winograd (see `ConvolutionAlgorithm`).
     public var convAlgorithm: String = "auto"
     /// Augmentation worker threads of the loader.
     public var loaderThreads: Int = 1

@@ -285,9 +285,6 @@ public final class Primitive: @unchecked Sendable {
         try self.init("reorder", pd: p!)
     }
 
-    /// Bytes of the process-wide scratchpad shared by primitives that run outside a plan.
-    public static var sharedScratchpadBytes: Int { Scratchpad.shared.buffer.byteCount }
-
     /// Number of primitives created so far in this process (see `DeviceBuffer.allocations`).
     nonisolated(unsafe) public private(set) static var creations = 0
 
