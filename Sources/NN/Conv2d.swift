@@ -89,32 +89,45 @@ public final class Conv2d: PlannedLayer {
 
     enum Direction { case forward(dnnl_prop_kind_t), backwardData, backwardWeights }
 
-    /// oneDNN's Winograd F(4x4, 3x3) primitive on the given activation layouts (weights in the
-    /// layout it chooses); throws `unimplemented` where oneDNN has no kernel for the shape.
-    func winogradPrimitive(_ direction: Direction, src: MemoryDesc, dst: MemoryDesc, hint: Primitive?) throws -> Primitive {
+    /// A convolution primitive for `direction` computed with `alg` (direct or Winograd) on the
+    /// given activation descriptors (`any` lets oneDNN choose), with the weights in the layout it
+    /// chooses. Throws `unimplemented` where oneDNN has no kernel (e.g. Winograd off AVX-512).
+    func convolution(_ direction: Direction, _ alg: dnnl_alg_kind_t, src: MemoryDesc, dst: MemoryDesc,
+                     hint: Primitive?) throws -> Primitive {
         var s0 = src.raw, d0 = dst.raw, w0 = MemoryDesc.any([outChannels, inChannels, kernel, kernel]).raw
         let strides = dnnlDims([stride, stride]), pads = dnnlDims([padding, padding])
-        let alg = dnnl_convolution_winograd
+        let tag = alg == dnnl_convolution_winograd ? " winograd" : ""
         switch direction {
         case .forward(let prop):
-            return try makePrimitive("conv fwd winograd \(weight.name)", dnnl_convolution_desc_t.self) { cd in
+            return try makePrimitive("conv fwd\(tag) \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_forward_desc_init(cd, prop, alg, &s0, &w0, nil, &d0, s, p, p)
                 } }
             }
         case .backwardData:
-            return try makePrimitive("conv bwd data winograd \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
+            return try makePrimitive("conv bwd data\(tag) \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_backward_data_desc_init(cd, alg, &s0, &w0, &d0, s, p, p)
                 } }
             }
         case .backwardWeights:
-            return try makePrimitive("conv bwd weights winograd \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
+            return try makePrimitive("conv bwd weights\(tag) \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
                 withDims(strides) { s in withDims(pads) { p in
                     dnnl_convolution_backward_weights_desc_init(cd, alg, &s0, &w0, nil, &d0, s, p, p)
                 } }
             }
         }
+    }
+
+    /// The primitive for `direction`: Winograd on the forward's activation layouts where
+    /// `algorithm` asks for it and oneDNN implements it, else direct with layouts of its choice.
+    func convolution(_ direction: Direction, _ algorithm: ConvolutionAlgorithm, src: MemoryDesc, dst: MemoryDesc,
+                     winogradHint: Primitive?, directHint: Primitive?) throws -> Primitive {
+        if usesWinograd(algorithm, direction),
+           let p = try? convolution(direction, dnnl_convolution_winograd, src: src, dst: dst, hint: winogradHint) {
+            return p
+        }
+        return try convolution(direction, dnnl_convolution_direct, src: .any(src.dims), dst: .any(dst.dims), hint: directHint)
     }
 
     /// Output spatial size for an input of size `n`.
@@ -135,23 +148,16 @@ public final class Conv2d: PlannedLayer {
         let oh = outputSize(h), ow = outputSize(w)
         precondition(oh > 0 && ow > 0, "Conv2d(\(weight.name)): input \(h)x\(w) too small")
         let wdims = [outChannels, inChannels, kernel, kernel]
-        var srcAny = MemoryDesc.any(d).raw, wAny = MemoryDesc.any(wdims).raw
-        var dstAny = MemoryDesc.any([n, outChannels, oh, ow]).raw
-        let strides = dnnlDims([stride, stride]), pads = dnnlDims([padding, padding])
         let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
         // The direct primitive fixes the activation layouts (and is the hint for the backward
         // primitives); Winograd, where chosen and implemented, then runs on those same layouts.
-        let direct = try makePrimitive("conv fwd \(weight.name)", dnnl_convolution_desc_t.self) { cd in
-            withDims(strides) { s in withDims(pads) { p in
-                dnnl_convolution_forward_desc_init(cd, prop, dnnl_convolution_direct, &srcAny, &wAny, nil, &dstAny, s, p, p)
-            } }
-        }
+        let direct = try convolution(.forward(prop), dnnl_convolution_direct, src: .any(d), dst: .any([n, outChannels, oh, ow]),
+                                     hint: nil)
         let srcFixed = direct.md(dnnl_query_src_md), dstFixed = direct.md(dnnl_query_dst_md)
-        var fwd = direct
         let algorithm = b.convolutionAlgorithm
-        if usesWinograd(algorithm, .forward(prop)) {
-            if let w = try? winogradPrimitive(.forward(prop), src: srcFixed, dst: dstFixed, hint: nil) { fwd = w }
-        }
+        let winogradHint = usesWinograd(algorithm, .forward(prop))
+            ? try? convolution(.forward(prop), dnnl_convolution_winograd, src: srcFixed, dst: dstFixed, hint: nil) : nil
+        let fwd = winogradHint ?? direct
         let src = try reordered(x, to: fwd.md(dnnl_query_src_md), b)
         // Weights: plain master copy -> primitive layout, every forward.
         let wPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.value.data), owner: weight.value)
@@ -165,11 +171,9 @@ public final class Conv2d: PlannedLayer {
         let backward: BackwardPlanner = { [weight] dyIn, b in
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            // Backward primitives choose their own layouts (`any`): with a fixed plain source (few
-            // channels) oneDNN 2.6 would fall back to its reference kernels, 20-100x slower. When
-            // they choose what the forward used (the usual case), no reorder is added.
-            var srcD = MemoryDesc.any(src.desc.dims).raw, dstD = MemoryDesc.any(y.desc.dims).raw
-            var wA = MemoryDesc.any(wdims).raw
+            // Direct backward primitives choose their own layouts (`any`): with a fixed plain source
+            // (few channels) oneDNN 2.6 would fall back to its reference kernels, 20-100x slower.
+            // When they choose what the forward used (the usual case), no reorder is added.
             // The input as the weight gradient needs it: kept, or rebuilt now.
             var gradSrc = src
             if let recomputeInput {
@@ -178,13 +182,8 @@ public final class Conv2d: PlannedLayer {
                 if gradSrc !== rebuilt { b.release(rebuilt) }
             }
             // Weight gradient: dW = sum over batch of dy (x) x, in the primitive's layout, then to OIHW.
-            let wino: Primitive? = self.usesWinograd(algorithm, .backwardWeights)
-                ? (try? self.winogradPrimitive(.backwardWeights, src: srcFixed, dst: dstFixed, hint: fwd === direct ? nil : fwd)) : nil
-            let bwdW = try wino ?? makePrimitive("conv bwd weights \(weight.name)", dnnl_convolution_desc_t.self, hint: direct) { cd in
-                withDims(strides) { s in withDims(pads) { p in
-                    dnnl_convolution_backward_weights_desc_init(cd, dnnl_convolution_direct, &srcD, &wA, nil, &dstD, s, p, p)
-                } }
-            }
+            let bwdW = try self.convolution(.backwardWeights, algorithm, src: srcFixed, dst: dstFixed,
+                                            winogradHint: winogradHint, directHint: direct)
             let gPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.grad.data), owner: weight.grad)
             let dwDesc = bwdW.md(dnnl_query_diff_weights_md)
             let dW = dwDesc == gPlain.desc ? gPlain : b.gradient(dwDesc)
@@ -205,16 +204,8 @@ public final class Conv2d: PlannedLayer {
             // Input gradient: dx = conv_transpose(dy, W). The backward-data kernels want the
             // weights in their own layout (e.g. BAcd16a16b); forcing the forward's layout makes
             // oneDNN fall back to its reference code, 100x slower.
-            var wD = MemoryDesc.any(wdims).raw
-            srcD = MemoryDesc.any(src.desc.dims).raw
-            dstD = MemoryDesc.any(y.desc.dims).raw
-            let winoD: Primitive? = self.usesWinograd(algorithm, .backwardData)
-                ? (try? self.winogradPrimitive(.backwardData, src: srcFixed, dst: dstFixed, hint: fwd === direct ? nil : fwd)) : nil
-            let bwdD = try winoD ?? makePrimitive("conv bwd data \(weight.name)", dnnl_convolution_desc_t.self, hint: direct) { cd in
-                withDims(strides) { s in withDims(pads) { p in
-                    dnnl_convolution_backward_data_desc_init(cd, dnnl_convolution_direct, &srcD, &wD, &dstD, s, p, p)
-                } }
-            }
+            let bwdD = try self.convolution(.backwardData, algorithm, src: srcFixed, dst: dstFixed,
+                                            winogradHint: winogradHint, directHint: direct)
             let wBwdDesc = bwdD.md(dnnl_query_weights_md)
             let wBwd = try self.weights(wPlain, as: wBwdDesc, b, backward: true)
             let dyD = try reordered(dy, to: bwdD.md(dnnl_query_diff_dst_md), b, backward: true)

@@ -66,7 +66,6 @@ public final class PlanBuilder {
     private var open: [ObjectIdentifier: Int] = [:]   // request index of each memory not yet given back
     private var holds: [ObjectIdentifier: Int] = [:]
     private var scratchOf: [ObjectIdentifier: Int] = [:]  // request index of each primitive's scratchpad
-    private var arena: DeviceBuffer?
     private static let placeholder = DeviceBuffer(byteCount: 64)
 
     public init(training: Bool, convolutionAlgorithm: ConvolutionAlgorithm = .auto) {
@@ -177,8 +176,7 @@ public final class PlanBuilder {
             total = max(total, offset + size)
         }
         if getenv("SIMCLR_DEBUG_POOL") != nil { debugPeak() }  // prints what is live at the peak
-        let buffer = DeviceBuffer(byteCount: max(total, 64))
-        arena = buffer
+        let buffer = DeviceBuffer(byteCount: max(total, 64))  // kept alive by the memories that point into it
         poolBytes = total
         activationBytes += total
         for (i, r) in requests.enumerated() { r.memory.rebind(buffer.pointer + offsets[i], owner: buffer) }

@@ -343,19 +343,20 @@ public final class Primitive: @unchecked Sendable {
     public func useScratchpad(_ memory: Memory) {
         precondition(scratchpadDesc != nil && memory.desc.byteCount >= scratchpadDesc!.byteCount,
                      "useScratchpad(\(name)): memory too small or no scratchpad needed")
+        setScratchpad(memory, shared: false)
+    }
+
+    private func setScratchpad(_ memory: Memory, shared: Bool) {
         args.removeAll { $0.arg == Arg.scratchpad }
         scratch = memory
-        scratchIsShared = false
+        scratchIsShared = shared
         args.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: memory.handle))
     }
 
     private func attachSharedScratchpad() {
         guard let desc = scratchpadDesc else { return }
         Scratchpad.shared.reserve(desc.byteCount)
-        scratch = Memory(desc, pointer: Scratchpad.shared.buffer.pointer, owner: nil)
-        scratchIsShared = true
-        args.removeAll { $0.arg == Arg.scratchpad }
-        args.append(dnnl_exec_arg_t(arg: Arg.scratchpad, memory: scratch!.handle))
+        setScratchpad(Memory(desc, pointer: Scratchpad.shared.buffer.pointer, owner: nil), shared: true)
     }
 
     /// Executes with the bound arguments.
