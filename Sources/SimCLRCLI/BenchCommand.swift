@@ -16,8 +16,8 @@ struct StepBench: ParsableCommand {
         commandName: "step",
         abstract: "One SimCLR training step (forward of 2B images, NT-Xent, backward, SGD) on random input.")
 
-    @Option(help: "resnet18, resnet34 or resnet50.") var arch: String = "resnet18"
-    @Option(help: "cifar or imagenet stem.") var stem: String = "cifar"
+    @Option(help: "\(Architecture.choicesText).") var arch: Architecture = .resnet18
+    @Option(help: "cifar or imagenet stem.") var stem: ResNetConfig.Stem = .cifar
     @Option(help: "Width multiplier.") var width: Double = 1.0
     @Option(help: "Images per view (2B go through the network).") var batch: Int = 256
     @Option(name: .customLong("image-size"), help: "Image side.") var imageSize: Int = 32
@@ -26,14 +26,9 @@ struct StepBench: ParsableCommand {
     @Option(help: "Untimed steps first.") var warmup: Int = 2
     @Option(name: .customLong("conv-algorithm"),
             help: "3x3 stride-1 convolutions: auto (Winograd from 16 channels, input gradient from 32), direct or winograd.")
-    var convAlgorithm: String = "auto"
+    var convAlgorithm: ConvolutionAlgorithm = .auto
 
     func validate() throws {
-        guard ConvolutionAlgorithm(rawValue: convAlgorithm) != nil else {
-            throw ValidationError("--conv-algorithm: '\(convAlgorithm)'; expected auto, direct or winograd")
-        }
-        guard ResNetConfig.Depth(name: arch) != nil else { throw ValidationError("--arch: '\(arch)'; expected resnet18, resnet34 or resnet50") }
-        guard ResNetConfig.Stem(rawValue: stem) != nil else { throw ValidationError("--stem: '\(stem)'; expected cifar or imagenet") }
         guard width > 0 else { throw ValidationError("--width: \(width); expected > 0") }
         guard batch >= 2 else { throw ValidationError("--batch: \(batch); expected >= 2") }
         guard imageSize >= 8 else { throw ValidationError("--image-size: \(imageSize); expected >= 8") }
@@ -44,15 +39,15 @@ struct StepBench: ParsableCommand {
 
     func run() throws {
         var b = StepBenchmark()
-        b.depth = ResNetConfig.Depth(name: arch)!
-        b.stem = ResNetConfig.Stem(rawValue: stem)!
+        b.depth = arch.depth
+        b.stem = stem
         b.width = width
         b.batch = batch
         b.imageSize = imageSize
         b.threads = threads
         b.steps = steps
         b.warmup = warmup
-        b.convolutionAlgorithm = ConvolutionAlgorithm(rawValue: convAlgorithm)!
+        b.convolutionAlgorithm = convAlgorithm
         let bar = ProgressBar(label: "bench step", total: steps + warmup, unit: "step")
         let fields = try b.run { done, _ in bar.update(done) }
         bar.finish()
@@ -74,12 +69,15 @@ struct AugmentBench: ParsableCommand {
         guard size >= 8 else { throw ValidationError("--size: \(size); expected >= 8") }
         guard threads >= 1 else { throw ValidationError("--threads: \(threads); expected >= 1") }
         guard images >= 1, repeats >= 1 else { throw ValidationError("--images and --repeats must be >= 1") }
+        _ = try data.settings()
     }
 
     func run() throws {
-        let dataset = try data.spec(split: "train").make()
+        var settings = try data.settings()
+        let dataset = try settings.open(.train)
+        settings.imageSize = size
         let result = try AugmentBenchmark.run(dataset: dataset, size: size, threads: threads, images: images, repeats: repeats,
-                                              config: data.augmentation(size: size))
+                                              config: settings.augmentation())
         let json = try JSONEncoder().encode(result)
         print(String(decoding: json, as: UTF8.self))
     }

@@ -1,11 +1,13 @@
-// Dataset flags shared by every command that reads images.
+// The dataset flags, declared once and shared by every command that reads images (train, eval,
+// embed, preview, bench augment). They form a configuration layer; `DatasetSettings.resolve`
+// turns it into settings (and `DatasetSettings.spec` into a reader) in one place.
 import ArgumentParser
-import Data
 import Foundation
+import SimCLR
 
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Dataset: cifar10, cifar100, stl10, folder, synthetic.")
-    var dataset: String = "synthetic"
+    @Option(help: "Dataset: \(DatasetSpec.Name.choicesText) (default synthetic).")
+    var dataset: String?
 
     @Option(name: .customLong("data-dir"),
             help: "Folder with the data (folder: the image folder). Default: $SIMCLR_DATA or ~/.cache/swift-simclr/data.")
@@ -14,72 +16,57 @@ struct DatasetOptions: ParsableArguments {
     @Flag(help: "Download CIFAR-10/100 or STL-10 from the official location when the files are missing (MD5-checked).")
     var download = false
 
-    @Option(name: .customLong("val-batches"),
-            help: "CIFAR-10: training batches held out as the validation split (e.g. 5).")
+    @Option(name: .customLong("val-batches"), help: "CIFAR-10: training batches held out as the val split (e.g. 5).")
     var valBatches: String?
 
-    @Option(name: .customLong("on-bad-image"), help: "Image folders: skip or fail on an undecodable image.")
-    var onBadImage: String = "skip"
+    @Option(name: .customLong("on-bad-image"), help: "Image folders: skip or fail on an undecodable image (default skip).")
+    var onBadImage: String?
 
-    @Option(name: .customLong("synthetic-count"), help: "Synthetic: images in the training split.")
-    var syntheticCount: Int = 10_000
+    @Option(name: .customLong("synthetic-count"), help: "Synthetic: training images (default 10000).")
+    var syntheticCount: Int?
 
-    @Option(name: .customLong("image-size"), help: "Image side (synthetic: generated size; folders: crop size). Default per dataset.")
+    @Option(name: .customLong("image-size"),
+            help: "View side (default per dataset: 32, 96 STL-10, 224 folders; evaluation: the checkpoint's).")
     var imageSize: Int?
 
-    func validate() throws {
-        _ = try DatasetSpec.parseName(dataset)
-        guard ["skip", "fail"].contains(onBadImage) else {
-            throw ValidationError("--on-bad-image: '\(onBadImage)' is not allowed; expected skip or fail")
-        }
-        guard syntheticCount >= 1 else { throw ValidationError("--synthetic-count: \(syntheticCount); expected >= 1") }
-        if let s = imageSize, s < 8 { throw ValidationError("--image-size: \(s); expected >= 8") }
-        _ = try parsedValBatches()
+    @Option(name: .customLong("cache-dir"), help: "Image folders: cache of decoded pixels (default <folder>/.simclr-cache).")
+    var cacheDir: String?
+
+    /// Refuses what cannot even be read (the settings are checked once resolved).
+    func validate() throws { _ = try layer() }
+
+    /// The flags given, as a configuration layer.
+    func layer() throws -> ConfigLayer {
+        var l: [String: Any] = [:]
+        func put(_ key: String, _ value: Any?) { if let value { l[key] = value } }
+        put("dataset", dataset?.lowercased())
+        put("data_dir", dataDir)
+        if download { l["download"] = true }
+        put("val_batches", try valBatches.map(Self.parseBatches))
+        put("on_bad_image", onBadImage?.lowercased())
+        put("synthetic_count", syntheticCount)
+        put("image_size", imageSize)
+        put("cache_dir", cacheDir)
+        return ConfigLayer(l, from: .flags)
     }
 
-    func parsedValBatches() throws -> [Int] {
-        guard let valBatches, !valBatches.isEmpty else { return [] }
-        let parts = valBatches.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard parts.allSatisfy({ $0 != nil && (1...5).contains($0!) }) else {
-            throw ValidationError("--val-batches: '\(valBatches)'; expected comma-separated batch numbers in 1...5")
+    /// "4,5" -> [4, 5].
+    static func parseBatches(_ text: String) throws -> [Int] {
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--val-batches '\(text)' is not allowed: expected comma-separated batch numbers in 1...5")
         }
         return parts.map { $0! }
     }
 
-    var name: DatasetSpec.Name { (try? DatasetSpec.parseName(dataset)) ?? .synthetic }
-
-    /// The natural image side of the dataset.
-    var defaultImageSize: Int {
-        switch name {
-        case .cifar10, .cifar100, .synthetic: return 32
-        case .stl10: return 96
-        case .folder: return 224
+    /// The resolved settings; `trained` (a checkpoint's configuration) supplies the image side
+    /// when it was trained on the same dataset and --image-size is not given.
+    func settings(trainedWith trained: TrainConfig? = nil) throws -> DatasetSettings {
+        let flags = try layer()
+        var layers = [flags]
+        if let t = trained, imageSize == nil, t.data.dataset.rawValue == (flags.values["dataset"] as? String ?? "synthetic") {
+            layers.insert(ConfigLayer(["image_size": t.data.imageSize], from: .defaults), at: 0)
         }
-    }
-
-    /// The spec for `split` ("train", "val", "test", ...).
-    func spec(split: String, seed: UInt64 = 0, showProgress: Bool = true) throws -> DatasetSpec {
-        var s = DatasetSpec(name: name, dataDirectory: dataDir.map { URL(fileURLWithPath: $0) }, split: split)
-        s.validationBatches = try parsedValBatches()
-        s.onBadImage = onBadImage == "fail" ? .fail : .skip
-        s.syntheticCount = split == "train" ? syntheticCount : max(1000, syntheticCount / 5)
-        s.syntheticResolution = imageSize ?? defaultImageSize
-        s.seed = seed
-        s.download = download
-        s.showProgress = showProgress
-        if name == .folder, let dir = dataDir {
-            s.cacheDirectory = URL(fileURLWithPath: dir).appendingPathComponent(".simclr-cache")
-        }
-        return s
-    }
-
-    /// The paper's augmentation recipe for this dataset (CIFAR: s = 0.5, no blur; others: s = 1, blur).
-    func augmentation(size: Int? = nil, views: Int = 2) -> AugmentationConfig {
-        let s = size ?? imageSize ?? defaultImageSize
-        switch name {
-        case .cifar10, .cifar100, .synthetic: return .cifar(size: s, views: views)
-        case .stl10: return .stl10(size: s, views: views)
-        case .folder: return .folders(size: s, views: views)
-        }
+        return try DatasetSettings.resolve(layers)
     }
 }

@@ -10,7 +10,7 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var encoder: EncoderOptions
     @OptionGroup var data: DatasetOptions
-    @Option(help: "Split to embed.") var split: String = "train"
+    @Option(help: "Split to embed.") var split: DatasetSplit = .train
     @Option(help: "Features file ([N, d] float32).") var out: String = "h.npy"
     @Option(name: .customLong("labels-out"), help: "Labels file ([N] int64, -1 when unlabeled). Default: <out>_labels.npy.")
     var labelsOut: String?
@@ -22,11 +22,10 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (net, trained, source) = try encoder.load(dataset: data)
-        let data = self.data.withImageSize(from: trained)
-        let f = try data.features(split: split, encoder: net, options: encoder)
+        let loaded = try LoadedEncoder(encoder, data: data)
+        let f = try loaded.features(split, options: encoder)
         try NPY.write(f.features, to: URL(fileURLWithPath: out))
         try NPY.write(labels: f.labels.map { $0 ?? -1 }, to: URL(fileURLWithPath: labelsPath))
-        print("wrote \(out) (\(f.features.shape[0]) x \(f.features.shape[1]) float32, \(source)) and \(labelsPath)")
+        print("wrote \(out) (\(f.features.shape[0]) x \(f.features.shape[1]) float32, \(loaded.source)) and \(labelsPath)")
     }
 }

@@ -18,20 +18,16 @@ struct ExportCommand: ParsableCommand {
         let encoder = ResNet(info.config.encoderConfig, rng: &rng)
         try Checkpoint.loadEncoder(url, into: encoder)
         let configJSON = String(decoding: try JSONEncoder().encode(info.config.encoderConfig), as: UTF8.self)
-        let trainJSON = String(decoding: try {
-            let e = JSONEncoder()
-            e.keyEncodingStrategy = .convertToSnakeCase
-            e.outputFormatting = [.sortedKeys]
-            return try e.encode(info.config)
-        }(), as: UTF8.self)
+        let trainJSON = info.config.json()
+        let m = info.config.model
         try SafeTensors.save(
             parameters: encoder.parameters, buffers: encoder.buffers,
             metadata: ["format": Checkpoint.encoderFormat, "epoch": String(info.epoch), "step": String(info.step),
-                       "arch": info.config.arch, "stem": info.config.stem, "width": String(info.config.width),
+                       "arch": m.arch.rawValue, "stem": m.stem.rawValue, "width": String(m.width),
                        "encoder": configJSON, "config": trainJSON],
             to: URL(fileURLWithPath: out))
         let count = encoder.parameters.reduce(0) { $0 + $1.value.count }
-        print("wrote \(out): \(info.config.arch) (\(info.config.stem) stem, width \(info.config.width)), \(encoder.parameters.count) parameters "
+        print("wrote \(out): \(m.arch.rawValue) (\(m.stem.rawValue) stem, width \(m.width)), \(encoder.parameters.count) parameters "
               + "+ \(encoder.buffers.count) buffers, \(count) weights, from \(url.path) (epoch \(info.epoch))")
     }
 }

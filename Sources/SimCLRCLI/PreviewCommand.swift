@@ -1,7 +1,7 @@
 // `simclr preview`: a PNG grid of images and their augmented views.
 import ArgumentParser
-import Data
 import Foundation
+import SimCLR
 
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,11 +18,13 @@ struct PreviewCommand: ParsableCommand {
         guard images >= 1 else { throw ValidationError("--images: \(images); expected >= 1") }
         guard views >= 1 else { throw ValidationError("--views: \(views); expected >= 1") }
         if let j = jitter, j < 0 { throw ValidationError("--jitter: \(j); expected >= 0") }
+        _ = try data.settings()
     }
 
     func run() throws {
-        let dataset = try data.spec(split: "train").make()
-        var config = data.augmentation(views: views)
+        let settings = try data.settings()
+        let dataset = try settings.open(.train)
+        var config = settings.augmentation(views: views)
         if let jitter { config.jitterStrength = jitter }
         let pipeline = try AugmentationPipeline(config)
         let grid = try Preview.grid(dataset: dataset, images: images, views: views, pipeline: pipeline, seed: seed)

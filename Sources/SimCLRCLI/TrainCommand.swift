@@ -12,22 +12,15 @@ struct TrainCommand: ParsableCommand {
             config.yaml (when resuming), --config FILE (YAML; keys are the \
             flag names with '_' for '-', e.g. batch_size: 256), the flags.
 
-            Defaults for cifar10, cifar100, synthetic:
-              32x32, --stem cifar, --jitter 0.5, no blur, --temperature 0.5,
-              --optimizer sgd --lr 0.12 --lr-scaling linear (0.12 x B/256,
-              the PyTorch reference's 0.06 x B/128), --momentum 0.9,
-              --weight-decay 5e-4 on all parameters, per-step cosine,
-              no warmup.
-              Why SGD: this is the recipe measured in ../shared/bench at
-              the small batches and short runs a CPU affords (60.7% linear
-              on CIFAR-10 val after 20 epochs). The paper's CIFAR recipe
-              (Appendix B.9) needs batches of 1024+ and hundreds of epochs:
-              --optimizer lars --lr 1.0 --weight-decay 1e-6
-              --warmup-epochs 10.
-            Defaults for stl10 (96x96) and folder (224x224):
-              --stem imagenet, --jitter 1.0, blur on, --temperature 0.1,
-              --optimizer lars --lr 0.3 --lr-scaling linear
-              --weight-decay 1e-6 --warmup-epochs 10 (at most --epochs).
+            Defaults per dataset (lr is scaled by --lr-scaling, linear: x B/256;
+            the warmup is at most --epochs):
+            \(DatasetRecipe.helpTable)
+            Every dataset: --momentum 0.9, per-step cosine decay after the warmup.
+            The CIFAR-like recipe is the PyTorch reference's (SGD, 60.7% linear
+            on CIFAR-10 val after 20 epochs at batch 256), which suits the small
+            batches and short runs a CPU affords. The paper's CIFAR recipe
+            (Appendix B.9) needs batches of 1024+ and hundreds of epochs:
+            --optimizer lars --lr 1.0 --weight-decay 1e-6 --warmup-epochs 10.
 
             Run folder (--out): config.yaml, metrics.jsonl, tb/
             (TensorBoard), checkpoints/, curves.png, summary.json.
@@ -40,16 +33,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --out from its last checkpoint (an error if there is none).") var resume = false
     @Flag(help: "No progress bar.") var quiet = false
 
-    // Data
-    @Option(help: "Dataset: cifar10, cifar100, stl10, folder, synthetic (default synthetic).") var dataset: String?
-    @Option(name: .customLong("data-dir"), help: "Data folder (folder: the image folder). Default: $SIMCLR_DATA or ~/.cache/swift-simclr/data.")
-    var dataDir: String?
-    @Flag(help: "Download CIFAR / STL-10 when missing (MD5-checked).") var download = false
-    @Option(name: .customLong("val-batches"), help: "CIFAR-10: training batches held out as the val split (e.g. 5).")
-    var valBatches: String?
-    @Option(name: .customLong("synthetic-count"), help: "Synthetic: training images (default 10000).") var syntheticCount: Int?
-    @Option(name: .customLong("image-size"), help: "View side (default per dataset: 32, 96 STL-10, 224 folders).")
-    var imageSize: Int?
+    @OptionGroup var data: DatasetOptions
 
     // Model
     @Option(help: "resnet18, resnet34 or resnet50 (default resnet18).") var arch: String?
@@ -100,21 +84,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("debug-kill-after-step"), help: .hidden) var debugKillAfterStep: Int?
 
     /// The flags given, as a configuration layer.
-    func flagLayer() throws -> [String: Any] {
-        var l: [String: Any] = [:]
+    func flagLayer() throws -> ConfigLayer {
+        var l = try data.layer().values
         func put(_ key: String, _ value: Any?) { if let value { l[key] = value } }
-        put("dataset", dataset?.lowercased())
-        put("data_dir", dataDir)
-        if download { l["download"] = true }
-        if let valBatches {
-            let parts = valBatches.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
-                throw ValidationError("--val-batches '\(valBatches)' is not allowed: expected comma-separated batch numbers in 1...5")
-            }
-            l["val_batches"] = parts.map { $0! }
-        }
-        put("synthetic_count", syntheticCount)
-        put("image_size", imageSize)
         put("arch", arch?.lowercased())
         put("stem", stem?.lowercased())
         put("width", width)
@@ -146,26 +118,24 @@ struct TrainCommand: ParsableCommand {
         put("knn_interval", knnInterval)
         put("knn_k", knnK)
         put("knn_temperature", knnTemperature)
-        return l
+        return ConfigLayer(l, from: .flags)
     }
 
     /// Defaults < run folder's config.yaml (if it holds a checkpoint) < --config < flags, validated.
     func resolvedConfig() throws -> TrainConfig {
-        var layers: [[String: Any]] = []
+        var layers: [ConfigLayer] = []
         let folder = RunFolder(URL(fileURLWithPath: out))
         if folder.latestCheckpoint != nil, FileManager.default.fileExists(atPath: folder.config.path) {
-            layers.append(try TrainConfig.layer(contentsOf: folder.config))
+            layers.append(try ConfigLayer(contentsOf: folder.config, known: TrainConfig.keys))
         }
         if let config {
             guard FileManager.default.fileExists(atPath: config) else {
                 throw ValidationError("--config \(config): no such file")
             }
-            layers.append(try TrainConfig.layer(contentsOf: URL(fileURLWithPath: config)))
+            layers.append(try ConfigLayer(contentsOf: URL(fileURLWithPath: config), known: TrainConfig.keys))
         }
         layers.append(try flagLayer())
-        let c = try TrainConfig.resolve(layers)
-        try c.validate()
-        return c
+        return try TrainConfig.resolve(layers)
     }
 
     func validate() throws {
@@ -189,13 +159,14 @@ struct TrainCommand: ParsableCommand {
         }
         let s = try trainer.run()
         let folder = RunFolder(URL(fileURLWithPath: out))
-        print("SimCLR pretraining: \(c.arch) width \(c.width) on \(c.dataset), \(c.epochs) epochs x \(s.stepsPerEpoch) steps, batch \(c.batchSize) x \(c.views) views")
+        let o = c.optimization
+        print("SimCLR pretraining: \(c.model.arch.rawValue) width \(c.model.width) on \(c.data.dataset.rawValue), \(o.epochs) epochs x \(s.stepsPerEpoch) steps, batch \(o.batchSize) x \(o.views) views")
         if let from = s.resumedFrom { print("  resumed from   \(from) (step \(s.startStep))") }
         if let l = s.finalLoss, let t = s.finalTop1 {
             print(String(format: "  last epoch     loss %.4f, contrastive top-1 %.3f", l, t))
         }
         print(String(format: "  speed          %.0f images/s (%.0f views/s), %.1f s, data wait %.1f%% of the time",
-                     s.imagesPerSecond, s.imagesPerSecond * Double(c.views), s.seconds, 100 * s.dataWaitShare))
+                     s.imagesPerSecond, s.imagesPerSecond * Double(o.views), s.seconds, 100 * s.dataWaitShare))
         if let k = s.knnTop1 { print(String(format: "  kNN monitor    top-1 %.2f%%", k)) }
         print("  run folder     \(folder.url.path)")
         print("  checkpoint     \(s.lastCheckpoint ?? "-")")

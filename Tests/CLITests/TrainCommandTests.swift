@@ -43,10 +43,10 @@ final class TrainCommandTests: XCTestCase {
         try "epochs: 3\nbatch_size: 16\ntemperature: 0.2\n".write(to: yaml, atomically: true, encoding: .utf8)
         let cmd = try XCTUnwrap(SimCLRCommand.parseAsRoot(["train", "--config", yaml.path, "--batch-size", "32"] + out) as? TrainCommand)
         let c = try cmd.resolvedConfig()
-        XCTAssertEqual(c.epochs, 3)
-        XCTAssertEqual(c.batchSize, 32)
-        XCTAssertEqual(c.temperature, 0.2)
-        XCTAssertEqual(c.stem, "cifar")
+        XCTAssertEqual(c.optimization.epochs, 3)
+        XCTAssertEqual(c.optimization.batchSize, 32)
+        XCTAssertEqual(c.optimization.temperature, 0.2)
+        XCTAssertEqual(c.model.stem, .cifar)
     }
 
     func testMissingDataIsRefusedNamingTheFolder() throws {
@@ -128,7 +128,7 @@ final class TrainCommandTests: XCTestCase {
         try floor.run()
         // The floor is the very encoder the run started from (same seed, same draws).
         let opts = try EncoderOptions.parse(["--checkpoint", run, "--random-init"])
-        let start = try opts.load(dataset: DatasetOptions.parse([])).encoder
+        let start = try opts.load(dataset: .synthetic).encoder
         let initial = SimCLRModel(encoder: start.config, head: ProjectionHeadConfig(outputDim: 16), seed: 0).encoder
         for (p, q) in zip(start.parameters, initial.parameters) { XCTAssertEqual(p.value.array, q.value.array, p.name) }
         let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")

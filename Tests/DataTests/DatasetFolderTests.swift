@@ -129,18 +129,19 @@ final class DatasetFolderTests: XCTestCase {
 
 final class DatasetSpecTests: XCTestCase {
     func testSyntheticSplitsUseDifferentSeeds() throws {
-        var spec = DatasetSpec(name: .synthetic, split: "train")
+        var spec = DatasetSpec(name: .synthetic, split: .train)
         spec.syntheticCount = 20
         spec.syntheticResolution = 16
         let train = try spec.make()
-        spec.split = "val"
+        spec.split = .validation
         let val = try spec.make()
         XCTAssertEqual(train.count, 20)
         XCTAssertEqual(train.name, "synthetic/train")
         XCTAssertEqual(try train.image(at: 0).width, 16)
         XCTAssertNotEqual(try train.image(at: 0), try val.image(at: 0))
-        spec.split = "nope"
-        assertThrows(try spec.make(), contains: ["synthetic", "nope", "train, val, test"])
+        spec.split = .unlabeled
+        assertThrows(try spec.make(), contains: ["synthetic", "unlabeled", "train, val, test"])
+        assertThrows(try DatasetSplit(parsing: "nope"), contains: ["nope", "train+unlabeled"])
     }
 
     func testCIFARThroughTheSpec() throws {
@@ -149,26 +150,25 @@ final class DatasetSpecTests: XCTestCase {
         let sub = dir.appendingPathComponent("cifar-10-batches-bin")
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
         for b in 1...5 { try CIFARWriter.records(labels: [[UInt8(b)]], salt: b).write(to: sub.appendingPathComponent("data_batch_\(b).bin")) }
-        var spec = DatasetSpec(name: .cifar10, dataDirectory: dir, split: "train")
+        var spec = DatasetSpec(name: .cifar10, dataDirectory: dir, split: .train)
         spec.validationBatches = [5]
         XCTAssertEqual(try spec.make().count, 4)
-        spec.split = "val"
+        spec.split = .validation
         XCTAssertEqual(try spec.make().label(at: 0), 5)
-        spec.split = "batches:2,3"
+        spec.split = try DatasetSplit(parsing: "batches:2,3")
         XCTAssertEqual(try spec.make().count, 2)
-        spec.split = "batches:2,x"
-        assertThrows(try spec.make(), contains: ["batches:2,x"])
-        spec.split = "unlabeled"
+        assertThrows(try DatasetSplit(parsing: "batches:2,x"), contains: ["batches:2,x"])
+        spec.split = .unlabeled
         assertThrows(try spec.make(), contains: ["cifar10", "unlabeled"])
     }
 
     func testMissingDataWithoutDownloadSaysWhatToDo() throws {
         let dir = try makeTemporaryDirectory("spec-missing")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let spec = DatasetSpec(name: .stl10, dataDirectory: dir, split: "train+unlabeled")
+        let spec = DatasetSpec(name: .stl10, dataDirectory: dir, split: .trainAndUnlabeled)
         assertThrows(try spec.make(), contains: ["stl10_binary", "--download", "stl10_binary.tar.gz"])
         assertThrows(try DatasetSpec.parseName("imagenet"), contains: ["--dataset", "imagenet", "cifar10"])
         XCTAssertEqual(try DatasetSpec.parseName("CIFAR100"), .cifar100)
-        assertThrows(try DatasetSpec(name: .folder, split: "train").make(), contains: ["--data-dir"])
+        assertThrows(try DatasetSpec(name: .folder, split: .train).make(), contains: ["--data-dir"])
     }
 }

@@ -9,17 +9,17 @@ import XCTest
 
 final class CheckpointTests: XCTestCase {
     private func tiny(width: Double = 0.25) -> TrainConfig {
-        var c = TrainConfig.defaults(dataset: "synthetic")
-        c.width = width
-        c.headOut = 16
-        c.optimizer = "sgd"
+        var c = TrainConfig.defaults(for: .synthetic)
+        c.model.width = width
+        c.model.headOut = 16
+        c.optimization.optimizer = .sgd
         return c
     }
 
     /// A model and optimizer whose weights, BN statistics and momentum all differ from a fresh init.
     private func trainedPair(_ c: TrainConfig, seed: UInt64 = 3) throws -> (SimCLRModel, any Optimizer) {
-        let model = SimCLRModel(encoder: c.encoderConfig, head: c.headConfig, seed: c.seed)
-        let opt = try OptimizerKind(parsing: c.optimizer).make(parameters: model.parameters, settings: c.optimizerSettings)
+        let model = SimCLRModel(encoder: c.encoderConfig, head: c.headConfig, seed: c.runtime.seed)
+        let opt = try c.optimization.optimizer.make(parameters: model.parameters, settings: c.optimizerSettings)
         var rng = TestRNG(seed: seed)
         let x = rng.tensor([8, 3, 16, 16])
         let loss = try NTXentLoss(temperature: 0.5)
@@ -128,13 +128,13 @@ final class CheckpointTests: XCTestCase {
         let info = try Checkpoint.info(url)
         XCTAssertNoThrow(try Checkpoint.checkCompatible(info, with: c))
         var wider = c
-        wider.width = 0.5
+        wider.model.width = 0.5
         XCTAssertThrowsError(try Checkpoint.checkCompatible(info, with: wider)) { error in
             let m = error.localizedDescription
             XCTAssertTrue(m.contains("--width") && m.contains("0.25") && m.contains("0.5"), m)
         }
         var adam = c
-        adam.optimizer = "adam"
+        adam.optimization.optimizer = .adam
         XCTAssertThrowsError(try Checkpoint.checkCompatible(info, with: adam)) { error in
             XCTAssertTrue(error.localizedDescription.contains("--optimizer"), error.localizedDescription)
         }

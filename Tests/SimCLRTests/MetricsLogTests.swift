@@ -8,14 +8,15 @@ final class MetricsLogTests: XCTestCase {
     func record(_ step: Int, epoch: Int = 1, kind: MetricsRecord.Kind = .step, knn: Double? = nil) -> MetricsRecord {
         MetricsRecord(kind: kind, step: step, epoch: epoch, loss: 6 - Double(step) / 100, top1: 0.25, top5: 0.5,
                       lr: 0.12, imagesPerSecond: 512.5, wallTime: 1_700_000_000.25, elapsed: Double(step),
-                      knnTop1: knn, knnTop5: knn.map { $0 + 30 })
+                      knnTop1: knn, knnTop5: knn.map { $0 + 30 }, dataWaitSeconds: 0.5, dataWaitShare: 0.01)
     }
 
     func testLineFormatHasStableKeys() throws {
         let line = record(50).jsonLine
         XCTAssertEqual(line, "{\"kind\": \"step\", \"step\": 50, \"epoch\": 1, \"loss\": 5.5, \"top1\": 0.25, "
                        + "\"top5\": 0.5, \"lr\": 0.12, \"images_per_s\": 512.5, \"wall_time\": 1700000000.25, "
-                       + "\"elapsed_s\": 50.0, \"knn_top1\": null, \"knn_top5\": null}")
+                       + "\"elapsed_s\": 50.0, \"knn_top1\": null, \"knn_top5\": null, \"data_wait_s\": 0.5, "
+                       + "\"data_wait_share\": 0.01}")
         var r = record(3, kind: .epoch, knn: 46.5)
         r.loss = .nan
         let obj = try JSONSerialization.jsonObject(with: Data(r.jsonLine.utf8)) as! [String: Any]

@@ -9,16 +9,16 @@ import XCTest
 final class TrainerTests: XCTestCase {
     /// 32 images, batch 8: 4 steps per epoch.
     static func tinyTrainConfig(epochs: Int = 2) -> TrainConfig {
-        var c = TrainConfig.defaults(dataset: "synthetic")
-        c.syntheticCount = 32
-        c.imageSize = 16
-        c.width = 0.25
-        c.headOut = 16
-        c.batchSize = 8
-        c.epochs = epochs
-        c.logInterval = 2
-        c.threads = 2
-        c.loaderThreads = 2
+        var c = TrainConfig.defaults(for: .synthetic)
+        c.data.syntheticCount = 32
+        c.data.imageSize = 16
+        c.model.width = 0.25
+        c.model.headOut = 16
+        c.optimization.batchSize = 8
+        c.optimization.epochs = epochs
+        c.runtime.logInterval = 2
+        c.runtime.threads = 2
+        c.runtime.loaderThreads = 2
         return c
     }
 
@@ -33,15 +33,15 @@ final class TrainerTests: XCTestCase {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var c = Self.tinyTrainConfig(epochs: 4)
-        c.knnInterval = 2
-        c.keepCheckpoints = 3
+        c.runtime.knnInterval = 2
+        c.runtime.keepCheckpoints = 3
         let summary = try quietTrainer(c, dir).run()
         let run = RunFolder(dir)
         XCTAssertTrue(summary.completed)
         XCTAssertEqual(summary.steps, 16)
 
         // config.yaml: the full resolved configuration, readable as a --config file.
-        XCTAssertEqual(try TrainConfig.resolve([try TrainConfig.layer(contentsOf: run.config)]), c)
+        XCTAssertEqual(try TrainConfig.resolve([try ConfigLayer(contentsOf: run.config, known: TrainConfig.keys)]), c)
 
         // metrics.jsonl: a line every 2 steps and every epoch; kNN at epochs 2 and 4; data-wait share.
         let records = try MetricsLog.read(run.metrics)
@@ -125,7 +125,7 @@ final class TrainerTests: XCTestCase {
         }
         try quietTrainer(c, dir).run()
         var other = c
-        other.arch = "resnet34"
+        other.model.arch = .resnet34
         XCTAssertThrowsError(try quietTrainer(other, dir).run()) { error in
             XCTAssertTrue(error.localizedDescription.contains("--arch"), error.localizedDescription)
         }
@@ -137,8 +137,8 @@ final class TrainerTests: XCTestCase {
         var c = Self.tinyTrainConfig(epochs: 1)
         try quietTrainer(c, dir).run()
         let good = try Data(contentsOf: RunFolder(dir).checkpoints.appendingPathComponent(Checkpoint.fileName(epoch: 1)))
-        c.epochs = 3
-        c.lr = 1e30
+        c.optimization.epochs = 3
+        c.optimization.lr = 1e30
         XCTAssertThrowsError(try quietTrainer(c, dir).run()) { error in
             guard case let TrainingError.nonFiniteLoss(step, _, value, checkpoint)? = error as? TrainingError else {
                 return XCTFail("unexpected \(error)")
@@ -161,10 +161,49 @@ final class TrainerTests: XCTestCase {
             XCTAssertTrue(error.localizedDescription.contains("--out"), error.localizedDescription)
         }
         var c = Self.tinyTrainConfig()
-        c.batchSize = 64
+        c.optimization.batchSize = 64
         XCTAssertThrowsError(try quietTrainer(c, dir.appendingPathComponent("run")).run()) { error in
             let m = error.localizedDescription
             XCTAssertTrue(m.contains("--batch-size 64") && m.contains("32 images"), m)
         }
+    }
+
+    /// A dataset defined by the caller (not a `DatasetSpec`) trains, monitors and evaluates.
+    func testTrainsAndEvaluatesOnACallersOwnDataset() throws {
+        struct Checkers: ImageDataset {
+            let name = "checkers"
+            let count = 24
+            let classNames = ["fine", "coarse"]
+            func label(at index: Int) -> Int? { index % 2 }
+            func image(at index: Int) throws -> RGBImage {
+                var image = RGBImage(width: 12, height: 12)
+                let cell = index % 2 == 0 ? 2 : 4
+                for y in 0..<12 { for x in 0..<12 where (x / cell + y / cell) % 2 == 0 {
+                    for c in 0..<3 { image.pixels[(y * 12 + x) * 3 + c] = UInt8((index * 40 + c * 70) % 256) }
+                } }
+                return image
+            }
+        }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = Self.tinyTrainConfig(epochs: 2)
+        c.runtime.knnInterval = 1
+        let t = Trainer(config: c, folder: RunFolder(dir), data: TrainingData(train: Checkers(), monitor: (Checkers(), Checkers())))
+        t.showProgress = false
+        var logged: [String] = []
+        t.log = { logged.append($0) }
+        let summary = try t.run()
+        XCTAssertEqual(summary.steps, 2 * (24 / 8))
+        XCTAssertNotNil(summary.knnTop1)
+        XCTAssertTrue(logged.contains { $0.contains("on checkers") }, "\(logged)")
+        let encoder = try XCTUnwrap(t.model?.encoder)
+        let linear = try LinearEvaluation.run(encoder: encoder, train: Checkers(), eval: Checkers(), augmentation: c.augmentation,
+                                              options: LinearProbeOptions(maxIterations: 20))
+        XCTAssertEqual(linear.evaluation?.count, 24)
+        // h of one image is row 5 of the whole dataset's features.
+        let all = try FeatureExtraction.extract(encoder: encoder, dataset: Checkers(), augmentation: c.augmentation)
+        let h = try FeatureExtraction.representation(of: try Checkers().image(at: 5), encoder: encoder, augmentation: c.augmentation)
+        let d = encoder.featureDim
+        XCTAssertEqual(h, Array(UnsafeBufferPointer(start: all.features.data + 5 * d, count: d)))
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// Which dataset, where, which split and with which options; `make()` opens it.
 public struct DatasetSpec: Sendable, Equatable {
     /// The datasets swift-simclr reads.
-    public enum Name: String, Sendable, CaseIterable {
+    public enum Name: String, Sendable, CaseIterable, Codable {
         case cifar10, cifar100, stl10, folder, synthetic
     }
 
@@ -15,7 +15,7 @@ public struct DatasetSpec: Sendable, Equatable {
     public var dataDirectory: URL?
     /// cifar10: train | val | test | batches:1,2,...; cifar100: train | test;
     /// stl10: train | test | unlabeled | train+unlabeled; synthetic: train | val | test; folder: any (ignored).
-    public var split: String
+    public var split: DatasetSplit
     /// CIFAR-10 training batches held out as the `val` split (and removed from `train`).
     public var validationBatches: [Int] = []
     /// CIFAR-100 label granularity.
@@ -35,7 +35,7 @@ public struct DatasetSpec: Sendable, Equatable {
     /// Show a progress bar while downloading / decoding.
     public var showProgress: Bool = true
 
-    public init(name: Name, dataDirectory: URL? = nil, split: String = "train") {
+    public init(name: Name, dataDirectory: URL? = nil, split: DatasetSplit = .train) {
         self.name = name
         self.dataDirectory = dataDirectory
         self.split = split
@@ -63,10 +63,10 @@ public struct DatasetSpec: Sendable, Equatable {
         case .synthetic:
             let salt: UInt64
             switch split {
-            case "train": salt = 0
-            case "val": salt = 0x5EED_0001
-            case "test": salt = 0x5EED_0002
-            default: throw DatasetError.unknownSplit(dataset: "synthetic", split: split, allowed: ["train", "val", "test"])
+            case .train: salt = 0
+            case .validation: salt = 0x5EED_0001
+            case .test: salt = 0x5EED_0002
+            default: throw unknownSplit(allowed: [.train, .validation, .test])
             }
             return try SyntheticDataset(count: syntheticCount, resolution: syntheticResolution, seed: seed ^ salt,
                                         name: "synthetic/\(split)")
@@ -79,30 +79,34 @@ public struct DatasetSpec: Sendable, Equatable {
         case .cifar10, .cifar100:
             let variant: CIFARDataset.Variant = name == .cifar10 ? .cifar10 : .cifar100
             let cifarSplit: CIFARDataset.Split
-            switch split {
-            case "train": cifarSplit = .train
-            case "val", "validation": cifarSplit = .validation
-            case "test": cifarSplit = .test
-            case let s where s.hasPrefix("batches:"):
-                let list = s.dropFirst("batches:".count).split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-                guard !list.isEmpty, list.allSatisfy({ $0 != nil }) else {
-                    throw DatasetError.invalidOption(name: "split", value: s, expected: "batches:N[,N...] with N in 1...5")
-                }
-                cifarSplit = .batches(list.map { $0! })
+            switch (name, split) {
+            case (_, .train): cifarSplit = .train
+            case (_, .test): cifarSplit = .test
+            case (.cifar10, .validation): cifarSplit = .validation
+            case let (.cifar10, .batches(list)): cifarSplit = .batches(list)
             default:
-                let allowed = name == .cifar10 ? ["train", "val", "test", "batches:1,2,..."] : ["train", "test"]
-                throw DatasetError.unknownSplit(dataset: name.rawValue, split: split, allowed: allowed)
+                throw unknownSplit(allowed: name == .cifar10 ? [.train, .validation, .test, .batches([1, 2])] : [.train, .test])
             }
             try prepare(DatasetArchive.forDataset(name)!, in: directory)
             return try CIFARDataset(variant: variant, directory: directory, split: cifarSplit,
                                     validationBatches: validationBatches, labelKind: cifar100Labels)
         case .stl10:
-            guard let stlSplit = STL10Dataset.Split(rawValue: split) else {
-                throw DatasetError.unknownSplit(dataset: "stl10", split: split, allowed: STL10Dataset.Split.allCases.map(\.rawValue))
+            let stlSplit: STL10Dataset.Split
+            switch split {
+            case .train: stlSplit = .train
+            case .test: stlSplit = .test
+            case .unlabeled: stlSplit = .unlabeled
+            case .trainAndUnlabeled: stlSplit = .trainUnlabeled
+            default: throw unknownSplit(allowed: [.train, .test, .unlabeled, .trainAndUnlabeled])
             }
             try prepare(.stl10, in: directory)
             return try STL10Dataset(directory: directory, split: stlSplit)
         }
+    }
+
+    private func unknownSplit(allowed: [DatasetSplit]) -> DatasetError {
+        .unknownSplit(dataset: name.rawValue, split: split.description,
+                      allowed: allowed.map { if case .batches = $0 { return "batches:1,2,..." } else { return $0.description } })
     }
 
     /// Downloads `archive` if asked and its folder is missing; otherwise leaves the readers to

@@ -12,7 +12,7 @@ import Foundation
 /// A labelled (class sub-folders) or unlabeled (flat) folder of PNG/JPEG images of any size.
 public struct ImageFolderDataset: ImageDataset {
     /// What to do with an image that cannot be decoded.
-    public enum BadImagePolicy: String, Sendable, CaseIterable {
+    public enum BadImagePolicy: String, Sendable, CaseIterable, Codable {
         /// Leave it out and count it (`skippedFiles`).
         case skip
         /// Stop with an error naming the file.

@@ -60,4 +60,27 @@ public enum FeatureExtraction {
         }
         return ExtractedFeatures(features: features, labels: labels, classNames: dataset.classNames, datasetName: dataset.name)
     }
+
+    /// h = f(x) of one image: its evaluation view (resize, centre crop, normalise as `augmentation`
+    /// says), BatchNorm in eval mode. Returns the `featureDim` values of h.
+    public static func representation(of image: RGBImage, encoder: ResNet, augmentation: AugmentationConfig) throws -> [Float] {
+        guard image.width >= 1, image.height >= 1 else {
+            throw AugmentationError.emptyImage(index: 0, width: image.width, height: image.height)
+        }
+        let renderer = ViewRenderer(pipeline: try AugmentationPipeline(augmentation))
+        let s = augmentation.size
+        let x = Tensor(shape: [1, 3, s, s])
+        renderer.renderEvaluation(image, into: x.data)
+        let h = try encoder.forward(x, training: false)
+        return Array(UnsafeBufferPointer(start: h.data, count: encoder.featureDim))
+    }
+
+    /// h of a training split and of an evaluation split, with the same encoder and view settings.
+    public static func extract(
+        encoder: ResNet, train: any ImageDataset, eval: any ImageDataset, augmentation: AugmentationConfig,
+        batchSize: Int = 256, loaderThreads: Int = 1
+    ) throws -> (train: ExtractedFeatures, eval: ExtractedFeatures) {
+        (try extract(encoder: encoder, dataset: train, augmentation: augmentation, batchSize: batchSize, loaderThreads: loaderThreads),
+         try extract(encoder: encoder, dataset: eval, augmentation: augmentation, batchSize: batchSize, loaderThreads: loaderThreads))
+    }
 }

@@ -54,11 +54,16 @@ public struct MetricsRecord: Equatable, Sendable {
     public var elapsed: Double?
     public var knnTop1: Double?
     public var knnTop5: Double?
+    /// Seconds the training loop waited for the loader in the record's window.
+    public var dataWaitSeconds: Double?
+    /// `dataWaitSeconds` as a share of the window's wall time.
+    public var dataWaitShare: Double?
 
     public init(
         kind: Kind, step: Int, epoch: Int, loss: Double? = nil, top1: Double? = nil, top5: Double? = nil,
         lr: Double? = nil, imagesPerSecond: Double? = nil, wallTime: Double = Date().timeIntervalSince1970,
-        elapsed: Double? = nil, knnTop1: Double? = nil, knnTop5: Double? = nil
+        elapsed: Double? = nil, knnTop1: Double? = nil, knnTop5: Double? = nil, dataWaitSeconds: Double? = nil,
+        dataWaitShare: Double? = nil
     ) {
         self.kind = kind
         self.step = step
@@ -72,12 +77,14 @@ public struct MetricsRecord: Equatable, Sendable {
         self.elapsed = elapsed
         self.knnTop1 = knnTop1
         self.knnTop5 = knnTop5
+        self.dataWaitSeconds = dataWaitSeconds
+        self.dataWaitShare = dataWaitShare
     }
 
     /// The JSON keys, in the order every line writes them.
     public static let keys = [
         "kind", "step", "epoch", "loss", "top1", "top5", "lr", "images_per_s", "wall_time", "elapsed_s",
-        "knn_top1", "knn_top5",
+        "knn_top1", "knn_top5", "data_wait_s", "data_wait_share",
     ]
 
     /// The record as one line of JSON (no trailing newline). Non-finite numbers are written as null.
@@ -88,7 +95,8 @@ public struct MetricsRecord: Equatable, Sendable {
         }
         let values = [
             "\"\(kind.rawValue)\"", "\(step)", "\(epoch)", num(loss), num(top1), num(top5), num(lr),
-            num(imagesPerSecond), num(wallTime), num(elapsed), num(knnTop1), num(knnTop5),
+            num(imagesPerSecond), num(wallTime), num(elapsed), num(knnTop1), num(knnTop5), num(dataWaitSeconds),
+            num(dataWaitShare),
         ]
         return "{" + zip(Self.keys, values).map { "\"\($0)\": \($1)" }.joined(separator: ", ") + "}"
     }
@@ -111,7 +119,7 @@ public struct MetricsRecord: Equatable, Sendable {
             kind: kind, step: Int(step), epoch: Int(epoch), loss: number("loss"), top1: number("top1"),
             top5: number("top5"), lr: number("lr"), imagesPerSecond: number("images_per_s"),
             wallTime: number("wall_time") ?? 0, elapsed: number("elapsed_s"), knnTop1: number("knn_top1"),
-            knnTop5: number("knn_top5"))
+            knnTop5: number("knn_top5"), dataWaitSeconds: number("data_wait_s"), dataWaitShare: number("data_wait_share"))
     }
 }
 

@@ -61,10 +61,10 @@ public enum Checkpoint {
         let state = optimizer.state()
         var extra: [String: Tensor] = [:]
         for (k, v) in state { extra["optimizer." + k] = v }
-        let configJSON = String(decoding: try! TrainConfig.encoder.encode(config), as: UTF8.self)
+        let configJSON = config.json()
         let metadata = [
-            "format": format, "epoch": String(epoch), "step": String(step), "seed": String(config.seed),
-            "optimizer": config.optimizer, "arch": config.arch, "config": configJSON,
+            "format": format, "epoch": String(epoch), "step": String(step), "seed": String(config.runtime.seed),
+            "optimizer": config.optimization.optimizer.rawValue, "arch": config.model.arch.rawValue, "config": configJSON,
         ]
         return (SafeTensors.records(parameters: model.parameters, buffers: model.buffers, extra: extra), metadata)
     }
@@ -141,7 +141,7 @@ public enum Checkpoint {
         }
         // Layered over the defaults, so that checkpoints written before a setting existed still read.
         guard let json = m["config"], let layer = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
-              let config = try? TrainConfig.resolve([layer])
+              let config = try? TrainConfig.layered([ConfigLayer(layer, from: .file(url.path))]).value
         else {
             throw CheckpointError.notACheckpoint(path: url.path, reason: "metadata 'config' missing or unreadable")
         }
@@ -151,10 +151,10 @@ public enum Checkpoint {
     /// Refuses a checkpoint whose architecture or optimizer differs from `config`'s, naming the flag.
     public static func checkCompatible(_ info: CheckpointInfo, with config: TrainConfig) throws {
         let a = info.config.dictionary(), b = config.dictionary()
-        for key in config.architectureKeys + ["optimizer"] {
+        for key in TrainConfig.architectureKeys + ["optimizer"] {
             let x = "\(a[key] ?? "")", y = "\(b[key] ?? "")"
             if x != y {
-                throw CheckpointError.mismatch(path: info.url.path, flag: TrainConfig.flag(key), checkpoint: x, requested: y)
+                throw CheckpointError.mismatch(path: info.url.path, flag: ConfigSetting.flag(key), checkpoint: x, requested: y)
             }
         }
     }
