@@ -6,7 +6,6 @@
 // Evaluation: the running statistics. With `fusedReLU`, y = max(0, BN(x)) and the backward pass
 // applies the ReLU mask from oneDNN's workspace before the BN gradient.
 
-import CDNNL
 import Foundation
 import TensorCore
 
@@ -55,16 +54,12 @@ public final class BatchNorm2d: PlannedLayer {
     {
         let d = x.desc.dims
         precondition(d[1] == channels, "BatchNorm2d(\(weight.name)): input \(d), expected \(channels) channels")
-        var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
-        if fusedReLU { flags |= dnnl_fuse_norm_relu.rawValue }
-        if !b.training { flags |= dnnl_use_global_stats.rawValue }
-        var data = x.desc.raw
-        let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
-        let eps = epsilon
-        let fwd = try makePrimitive("bn fwd \(weight.name)", dnnl_batch_normalization_desc_t.self) {
-            dnnl_batch_normalization_forward_desc_init($0, prop, &data, eps, flags)
-        }
-        let yDesc = fwd.md(dnnl_query_dst_md)
+        var flags: BatchNormalizationDescriptor.Flags = [.useScale, .useShift]
+        if fusedReLU { flags.insert(.fuseReLU) }
+        if !b.training { flags.insert(.useGlobalStatistics) }
+        let norm = BatchNormalizationDescriptor(data: x.desc, epsilon: epsilon, flags: flags)
+        let fwd = try norm.forward(ForwardKind(training: b.training), name: "bn fwd \(weight.name)")
+        let yDesc = fwd.md(.dst)
         let y = transientOutput ? b.transient(yDesc) : b.activation(yDesc)
         let scale = paramMemory(weight.value), shift = paramMemory(bias.value)
         if !b.training {
@@ -95,11 +90,8 @@ public final class BatchNorm2d: PlannedLayer {
         let backward: BackwardPlanner = { [weight, bias, backwardInPlace] dyIn, b in
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            var diff = y.desc.raw, dat = x.desc.raw
-            let bwd = try makePrimitive("bn bwd \(weight.name)", dnnl_batch_normalization_desc_t.self, hint: fwd) {
-                dnnl_batch_normalization_backward_desc_init($0, dnnl_backward, &diff, &dat, eps, flags)
-            }
-            let dx = backwardInPlace && dy.desc == x.desc ? dy : b.gradient(bwd.md(dnnl_query_diff_src_md))
+            let bwd = try norm.backward(diff: y.desc, name: "bn bwd \(weight.name)", hint: fwd)
+            let dx = backwardInPlace && dy.desc == x.desc ? dy : b.gradient(bwd.md(.diffSrc))
             var bargs: [(Int32, Memory)] = [
                 (Arg.src, x), (Arg.mean, mean), (Arg.variance, variance), (Arg.diffDst, dy), (Arg.scale, scale), (Arg.shift, shift),
                 (Arg.diffSrc, dx), (Arg.diffScale, self.paramMemory(weight.grad)), (Arg.diffShift, self.paramMemory(bias.grad)),
@@ -112,11 +104,9 @@ public final class BatchNorm2d: PlannedLayer {
         }
         // y again from x and the saved batch statistics: same formula, BN in "global stats" mode.
         let recompute: (PlanBuilder) throws -> Memory = { [weight] b in
-            var data = x.desc.raw
-            let again = try makePrimitive("bn recompute \(weight.name)", dnnl_batch_normalization_desc_t.self) {
-                dnnl_batch_normalization_forward_desc_init($0, dnnl_forward_inference, &data, eps,
-                                                           flags | dnnl_use_global_stats.rawValue)
-            }
+            var statistics = norm
+            statistics.flags.insert(.useGlobalStatistics)
+            let again = try statistics.forward(.inference, name: "bn recompute \(weight.name)")
             let out = b.gradient(yDesc)
             again.bind([(Arg.src, x), (Arg.dst, out), (Arg.mean, mean), (Arg.variance, variance),
                         (Arg.scale, scale), (Arg.shift, shift)])

@@ -7,7 +7,6 @@
 // the weight gradient is reordered back to OIHW.
 // 3x3 stride-1 convolutions may run Winograd instead of direct (`ConvolutionAlgorithm`).
 
-import CDNNL
 import Foundation
 import TensorCore
 
@@ -87,36 +86,24 @@ public final class Conv2d: PlannedLayer {
         }
     }
 
-    enum Direction { case forward(dnnl_prop_kind_t), backwardData, backwardWeights }
+    /// Which of the three convolution primitives (forward, backward-data, backward-weights).
+    typealias Direction = ConvolutionDescriptor.Pass
 
     /// A convolution primitive for `direction` computed with `alg` (direct or Winograd) on the
     /// given activation descriptors (`any` lets oneDNN choose), with the weights in the layout it
     /// chooses. Throws `unimplemented` where oneDNN has no kernel (e.g. Winograd off AVX-512).
-    func convolution(_ direction: Direction, _ alg: dnnl_alg_kind_t, src: MemoryDesc, dst: MemoryDesc,
+    func convolution(_ direction: Direction, _ alg: ConvolutionDescriptor.Algorithm, src: MemoryDesc, dst: MemoryDesc,
                      hint: Primitive?) throws -> Primitive {
-        var s0 = src.raw, d0 = dst.raw, w0 = MemoryDesc.any([outChannels, inChannels, kernel, kernel]).raw
-        let strides = dnnlDims([stride, stride]), pads = dnnlDims([padding, padding])
-        let tag = alg == dnnl_convolution_winograd ? " winograd" : ""
+        let desc = ConvolutionDescriptor(alg, src: src, weights: .any([outChannels, inChannels, kernel, kernel]), dst: dst,
+                                         strides: [stride, stride], padding: [padding, padding])
+        let tag = alg == .winograd ? " winograd" : ""
+        let pass: String
         switch direction {
-        case .forward(let prop):
-            return try makePrimitive("conv fwd\(tag) \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
-                withDims(strides) { s in withDims(pads) { p in
-                    dnnl_convolution_forward_desc_init(cd, prop, alg, &s0, &w0, nil, &d0, s, p, p)
-                } }
-            }
-        case .backwardData:
-            return try makePrimitive("conv bwd data\(tag) \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
-                withDims(strides) { s in withDims(pads) { p in
-                    dnnl_convolution_backward_data_desc_init(cd, alg, &s0, &w0, &d0, s, p, p)
-                } }
-            }
-        case .backwardWeights:
-            return try makePrimitive("conv bwd weights\(tag) \(weight.name)", dnnl_convolution_desc_t.self, hint: hint) { cd in
-                withDims(strides) { s in withDims(pads) { p in
-                    dnnl_convolution_backward_weights_desc_init(cd, alg, &s0, &w0, nil, &d0, s, p, p)
-                } }
-            }
+        case .forward: pass = "fwd"
+        case .backwardData: pass = "bwd data"
+        case .backwardWeights: pass = "bwd weights"
         }
+        return try desc.primitive(direction, name: "conv \(pass)\(tag) \(weight.name)", hint: hint)
     }
 
     /// The primitive for `direction`: Winograd on the forward's activation layouts where
@@ -124,10 +111,10 @@ public final class Conv2d: PlannedLayer {
     func convolution(_ direction: Direction, _ algorithm: ConvolutionAlgorithm, src: MemoryDesc, dst: MemoryDesc,
                      winogradHint: Primitive?, directHint: Primitive?) throws -> Primitive {
         if usesWinograd(algorithm, direction),
-           let p = try? convolution(direction, dnnl_convolution_winograd, src: src, dst: dst, hint: winogradHint) {
+           let p = try? convolution(direction, .winograd, src: src, dst: dst, hint: winogradHint) {
             return p
         }
-        return try convolution(direction, dnnl_convolution_direct, src: .any(src.dims), dst: .any(dst.dims), hint: directHint)
+        return try convolution(direction, .direct, src: .any(src.dims), dst: .any(dst.dims), hint: directHint)
     }
 
     /// Output spatial size for an input of size `n`.
@@ -148,21 +135,21 @@ public final class Conv2d: PlannedLayer {
         let oh = outputSize(h), ow = outputSize(w)
         precondition(oh > 0 && ow > 0, "Conv2d(\(weight.name)): input \(h)x\(w) too small")
         let wdims = [outChannels, inChannels, kernel, kernel]
-        let prop = b.training ? dnnl_forward_training : dnnl_forward_inference
+        let kind = ForwardKind(training: b.training)
         // The direct primitive fixes the activation layouts (and is the hint for the backward
         // primitives); Winograd, where chosen and implemented, then runs on those same layouts.
-        let direct = try convolution(.forward(prop), dnnl_convolution_direct, src: .any(d), dst: .any([n, outChannels, oh, ow]),
+        let direct = try convolution(.forward(kind), .direct, src: .any(d), dst: .any([n, outChannels, oh, ow]),
                                      hint: nil)
-        let srcFixed = direct.md(dnnl_query_src_md), dstFixed = direct.md(dnnl_query_dst_md)
+        let srcFixed = direct.md(.src), dstFixed = direct.md(.dst)
         let algorithm = b.convolutionAlgorithm
-        let winogradHint = usesWinograd(algorithm, .forward(prop))
-            ? try? convolution(.forward(prop), dnnl_convolution_winograd, src: srcFixed, dst: dstFixed, hint: nil) : nil
+        let winogradHint = usesWinograd(algorithm, .forward(kind))
+            ? try? convolution(.forward(kind), .winograd, src: srcFixed, dst: dstFixed, hint: nil) : nil
         let fwd = winogradHint ?? direct
-        let src = try reordered(x, to: fwd.md(dnnl_query_src_md), b)
+        let src = try reordered(x, to: fwd.md(.src), b)
         // Weights: plain master copy -> primitive layout, every forward.
         let wPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.value.data), owner: weight.value)
-        let wMem = try weights(wPlain, as: fwd.md(dnnl_query_weights_md), b, backward: false)
-        let y = b.activation(fwd.md(dnnl_query_dst_md))
+        let wMem = try weights(wPlain, as: fwd.md(.weights), b, backward: false)
+        let y = b.activation(fwd.md(.dst))
         fwd.bind([(Arg.src, src), (Arg.weights, wMem), (Arg.dst, y)])
         b.forward(fwd)
         b.release(wMem)
@@ -185,10 +172,10 @@ public final class Conv2d: PlannedLayer {
             let bwdW = try self.convolution(.backwardWeights, algorithm, src: srcFixed, dst: dstFixed,
                                             winogradHint: winogradHint, directHint: direct)
             let gPlain = Memory(.plain(wdims), pointer: UnsafeMutableRawPointer(weight.grad.data), owner: weight.grad)
-            let dwDesc = bwdW.md(dnnl_query_diff_weights_md)
+            let dwDesc = bwdW.md(.diffWeights)
             let dW = dwDesc == gPlain.desc ? gPlain : b.gradient(dwDesc)
-            let srcW = try reordered(gradSrc, to: bwdW.md(dnnl_query_src_md), b, backward: true)
-            let dyW = try reordered(dy, to: bwdW.md(dnnl_query_diff_dst_md), b, backward: true)
+            let srcW = try reordered(gradSrc, to: bwdW.md(.src), b, backward: true)
+            let dyW = try reordered(dy, to: bwdW.md(.diffDst), b, backward: true)
             bwdW.bind([(Arg.src, srcW), (Arg.diffDst, dyW), (Arg.diffWeights, dW)])
             b.backward(bwdW)
             if srcW !== gradSrc { b.release(srcW) }
@@ -206,10 +193,10 @@ public final class Conv2d: PlannedLayer {
             // oneDNN fall back to its reference code, 100x slower.
             let bwdD = try self.convolution(.backwardData, algorithm, src: srcFixed, dst: dstFixed,
                                             winogradHint: winogradHint, directHint: direct)
-            let wBwdDesc = bwdD.md(dnnl_query_weights_md)
+            let wBwdDesc = bwdD.md(.weights)
             let wBwd = try self.weights(wPlain, as: wBwdDesc, b, backward: true)
-            let dyD = try reordered(dy, to: bwdD.md(dnnl_query_diff_dst_md), b, backward: true)
-            let dx = b.gradient(bwdD.md(dnnl_query_diff_src_md))
+            let dyD = try reordered(dy, to: bwdD.md(.diffDst), b, backward: true)
+            let dx = b.gradient(bwdD.md(.diffSrc))
             bwdD.bind([(Arg.diffDst, dyD), (Arg.weights, wBwd), (Arg.diffSrc, dx)])
             b.backward(bwdD)
             b.release(wBwd)

@@ -10,7 +10,6 @@
 // produced and given back when its last consumer has been planned, so the arena holds only what
 // is alive at one time (three or four activations and one scratchpad), not one buffer per layer.
 
-import CDNNL
 import Foundation
 import TensorCore
 
@@ -268,18 +267,6 @@ public protocol PlannedLayer: AnyObject {
     func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?)
     var parameters: [Parameter] { get }
     var buffers: [Buffer] { get }
-}
-
-/// Creates a primitive from a C op descriptor of type `T` filled by `initDesc`.
-func makePrimitive<T>(
-    _ name: String, _ type: T.Type, attr: PrimitiveAttr = PrimitiveAttr(), hint: Primitive? = nil,
-    _ initDesc: (UnsafeMutablePointer<T>) -> dnnl_status_t
-) throws -> Primitive {
-    let p = UnsafeMutablePointer<T>.allocate(capacity: 1)
-    defer { p.deallocate() }
-    memset(p, 0, MemoryLayout<T>.size)
-    try dnnlCheck(initDesc(p), "\(name) descriptor init")
-    return try Primitive(name, desc: UnsafeRawPointer(p), attr: attr, hint: hint)
 }
 
 /// A reorder op from `src` to a new memory of layout `dst` (or `src` itself when equal).

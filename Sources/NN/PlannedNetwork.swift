@@ -1,7 +1,6 @@
 // A chain of planned layers run as one compiled pass per input shape: plain NCHW Float32 in,
 // plain output out (whatever layout the layers used inside), gradients back the same way.
 
-import CDNNL
 import Foundation
 import TensorCore
 

@@ -1,25 +1,8 @@
 // Pooling on oneDNN: MaxPool2d (the ImageNet stem's 3x3 stride-2 pad-1) and the global average
 // pool that turns the last feature map into the representation h.
 
-import CDNNL
 import Foundation
 import TensorCore
-
-/// A pooling primitive: forward (`hint` nil, `prop` given) or backward (`hint` = the forward).
-/// `a` and `b` are the (diff) source and (diff) destination descriptors.
-func poolingPrimitive(_ name: String, _ alg: dnnl_alg_kind_t, prop: dnnl_prop_kind_t?, _ a: MemoryDesc, _ b: MemoryDesc,
-                      stride: [Int], kernel: [Int], padding: [Int], hint: Primitive? = nil) throws -> Primitive {
-    var src = a.raw, dst = b.raw
-    let st = dnnlDims(stride), k = dnnlDims(kernel), dil = dnnlDims([0, 0]), p = dnnlDims(padding)
-    return try makePrimitive(name, dnnl_pooling_v2_desc_t.self, hint: hint) { pd in
-        withDims(st) { st in withDims(k) { k in withDims(dil) { dil in withDims(p) { p in
-            if let prop {
-                return dnnl_pooling_v2_forward_desc_init(pd, prop, alg, &src, &dst, st, k, dil, p, p)
-            }
-            return dnnl_pooling_v2_backward_desc_init(pd, alg, &src, &dst, st, k, dil, p, p)
-        } } } }
-    }
-}
 
 /// Max pooling, kernel k, stride s, padding p (padding never wins the max, as in PyTorch).
 public final class MaxPool2d: PlannedLayer {
@@ -33,11 +16,11 @@ public final class MaxPool2d: PlannedLayer {
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims
         let oh = (d[2] + 2 * padding - kernel) / stride + 1, ow = (d[3] + 2 * padding - kernel) / stride + 1
-        let geometry = (stride: [stride, stride], kernel: [kernel, kernel], padding: [padding, padding])
-        let fwd = try poolingPrimitive("maxpool fwd", dnnl_pooling_max, prop: b.training ? dnnl_forward_training : dnnl_forward_inference,
-                                       x.desc, .any([d[0], d[1], oh, ow]), stride: geometry.stride, kernel: geometry.kernel,
-                                       padding: geometry.padding)
-        let y = b.activation(fwd.md(dnnl_query_dst_md))
+        var pool = PoolingDescriptor(.max, src: x.desc, dst: .any([d[0], d[1], oh, ow]), strides: [stride, stride],
+                                     kernel: [kernel, kernel], padding: [padding, padding])
+        let fwd = try pool.forward(ForwardKind(training: b.training), name: "maxpool fwd")
+        let y = b.activation(fwd.md(.dst))
+        pool.dst = y.desc  // backward: dL/dy in the layout the forward chose
         var args: [(Int32, Memory)] = [(Arg.src, x), (Arg.dst, y)]
         var workspace: Memory?
         if b.training, let ws = fwd.workspaceDesc {
@@ -47,11 +30,10 @@ public final class MaxPool2d: PlannedLayer {
         fwd.bind(args)
         b.forward(fwd)
         guard b.training else { return (y, nil) }
-        let backward: BackwardPlanner = { dyIn, b in
+        let backward: BackwardPlanner = { [pool] dyIn, b in
             let dy = try reordered(dyIn, to: y.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            let bwd = try poolingPrimitive("maxpool bwd", dnnl_pooling_max, prop: nil, x.desc, y.desc, stride: geometry.stride,
-                                           kernel: geometry.kernel, padding: geometry.padding, hint: fwd)
+            let bwd = try pool.backward(name: "maxpool bwd", hint: fwd)
             let dx = b.gradient(x.desc)
             var bargs: [(Int32, Memory)] = [(Arg.diffDst, dy), (Arg.diffSrc, dx)]
             if let ws = workspace { bargs.append((Arg.workspace, ws)) }
@@ -84,19 +66,19 @@ public final class GlobalAvgPool: RebuildingLayer {
     public func plan(_ x: Memory, _ b: PlanBuilder, needInputGradient: Bool) throws -> (Memory, BackwardPlanner?) {
         let d = x.desc.dims
         let window = [d[2], d[3]]
-        let fwd = try poolingPrimitive("avgpool fwd", dnnl_pooling_avg_exclude_padding,
-                                       prop: b.training ? dnnl_forward_training : dnnl_forward_inference,
-                                       x.desc, .any([d[0], d[1], 1, 1]), stride: window, kernel: window, padding: [0, 0])
-        let pooled = b.activation(fwd.md(dnnl_query_dst_md))
+        var pool = PoolingDescriptor(.averageExcludingPadding, src: x.desc, dst: .any([d[0], d[1], 1, 1]), strides: window,
+                                     kernel: window, padding: [0, 0])
+        let fwd = try pool.forward(ForwardKind(training: b.training), name: "avgpool fwd")
+        let pooled = b.activation(fwd.md(.dst))
+        pool.dst = pooled.desc  // backward: dL/dpooled in the layout the forward chose
         fwd.bind([(Arg.src, x), (Arg.dst, pooled)])
         b.forward(fwd)
         let y = try reordered(pooled, to: .plain([d[0], d[1], 1, 1]), b)
         guard b.training else { return (y, nil) }
-        let backward: BackwardPlanner = { dyIn, b in
+        let backward: BackwardPlanner = { [pool] dyIn, b in
             let dy = try reordered(dyIn, to: pooled.desc, b, backward: true)
             if dy !== dyIn { b.release(dyIn) }
-            let bwd = try poolingPrimitive("avgpool bwd", dnnl_pooling_avg_exclude_padding, prop: nil, x.desc, pooled.desc,
-                                           stride: window, kernel: window, padding: [0, 0], hint: fwd)
+            let bwd = try pool.backward(name: "avgpool bwd", hint: fwd)
             let dx = b.gradient(x.desc)
             bwd.bind([(Arg.diffDst, dy), (Arg.diffSrc, dx)])
             b.backward(bwd)

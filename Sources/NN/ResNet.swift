@@ -4,7 +4,6 @@
 //
 // A forward pass is planned once per (batch, height, width, training) and replayed; see Plan.swift.
 
-import CDNNL
 import Foundation
 import TensorCore
 

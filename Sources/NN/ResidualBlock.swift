@@ -3,7 +3,6 @@
 // ReLU fused into every BN but the last, then y = ReLU(main(x) + shortcut(x)) where the
 // shortcut is identity or, when the shape changes, a 1x1 strided conv + BN ("downsample").
 
-import CDNNL
 import Foundation
 import TensorCore
 
@@ -107,12 +106,9 @@ public final class ResidualBlock: RebuildingLayer {
         // y = ReLU(h + s) into new memory (oneDNN 2.6 drops the ReLU post-op when dst == src0).
         let hDesc = h.desc, sDesc = s.desc
         func addPrimitive(_ name: String) throws -> Primitive {
-            var a = hDesc.raw, bb = sDesc.raw, dd = hDesc.raw
             let attr = PrimitiveAttr()
-            try attr.appendEltwise(dnnl_eltwise_relu)
-            return try makePrimitive(name, dnnl_binary_desc_t.self, attr: attr) {
-                dnnl_binary_desc_init($0, dnnl_binary_add, &a, &bb, &dd)
-            }
+            try attr.appendEltwise(.relu)
+            return try BinaryDescriptor(.add, src0: hDesc, src1: sDesc, dst: hDesc).primitive(name: name, attr: attr)
         }
         let add = try addPrimitive("residual add")
         let rebuildsOutput = transientOutput && b.training && lastRecompute != nil
@@ -153,14 +149,9 @@ public final class ResidualBlock: RebuildingLayer {
             if dy !== dyIn { b.release(dyIn) }
             // dz = dy * [y > 0], in place.
             let yMask = try rebuiltOutput?.take(b) ?? y
-            var diff = y.desc.raw, dat = y.desc.raw
-            var hintDesc = y.desc.raw
-            let reluHint = try makePrimitive("relu fwd hint", dnnl_eltwise_desc_t.self) {
-                dnnl_eltwise_forward_desc_init($0, dnnl_forward_training, dnnl_eltwise_relu_use_dst_for_bwd, &hintDesc, 0, 0)
-            }
-            let relu = try makePrimitive("relu bwd", dnnl_eltwise_desc_t.self, hint: reluHint) {
-                dnnl_eltwise_backward_desc_init($0, dnnl_eltwise_relu_use_dst_for_bwd, &diff, &dat, 0, 0)
-            }
+            let reluDesc = EltwiseDescriptor(.reluUsingDst, data: y.desc)
+            let reluHint = try reluDesc.forward(.training, name: "relu fwd hint")
+            let relu = try reluDesc.backward(diff: y.desc, name: "relu bwd", hint: reluHint)
             relu.bind([(Arg.dst, yMask), (Arg.diffDst, dy), (Arg.diffSrc, dy)])
             b.backward(relu)
             if yMask !== y { b.release(yMask) }
@@ -190,10 +181,8 @@ public final class ResidualBlock: RebuildingLayer {
             }
             // dx = dx_main + (dz or dx_shortcut), in place in dx_main.
             let src1 = try reordered(other, to: dxMain.desc, b, backward: true)
-            var a0 = dxMain.desc.raw, a1 = src1.desc.raw, a2 = dxMain.desc.raw
-            let sum = try makePrimitive("gradient sum", dnnl_binary_desc_t.self) {
-                dnnl_binary_desc_init($0, dnnl_binary_add, &a0, &a1, &a2)
-            }
+            let sum = try BinaryDescriptor(.add, src0: dxMain.desc, src1: src1.desc, dst: dxMain.desc)
+                .primitive(name: "gradient sum")
             sum.bind([(Arg.src, dxMain), (Arg.src1, src1), (Arg.dst, dxMain)])
             b.backward(sum)
             if src1 !== other { b.release(src1) }

@@ -1,4 +1,6 @@
-// oneDNN through its C API: the one place where C handles are owned.
+// oneDNN through its C API. This folder is the only code that calls oneDNN: the layers above
+// (NN) build primitives through the typed descriptors of the `DNNL+*.swift` files and never see
+// a C type.
 //
 // Ownership rule: every oneDNN handle (engine, stream, memory, primitive descriptor, primitive,
 // attribute, post-ops) is owned by exactly one `final class` below, created in its initialiser
@@ -14,7 +16,7 @@ import Foundation
 /// A failed oneDNN call, naming the call and oneDNN's status.
 public struct DNNLError: LocalizedError, CustomStringConvertible {
     public let call: String
-    public let status: dnnl_status_t
+    let status: dnnl_status_t
     public var errorDescription: String? { "oneDNN call \(call) failed: \(DNNLError.name(status))" }
     public var description: String { errorDescription! }
 
@@ -33,7 +35,7 @@ public struct DNNLError: LocalizedError, CustomStringConvertible {
 
 /// Turns a oneDNN status into a Swift throw naming the call.
 @inline(__always)
-public func dnnlCheck(_ status: dnnl_status_t, _ call: @autoclosure () -> String) throws {
+func dnnlCheck(_ status: dnnl_status_t, _ call: @autoclosure () -> String) throws {
     if status != dnnl_success { throw DNNLError(call: call(), status: status) }
 }
 
@@ -57,8 +59,8 @@ public enum Arg {
 
 /// The CPU engine and its stream, created once per process.
 public final class DNNLContext: @unchecked Sendable {
-    public let engine: dnnl_engine_t
-    public let stream: dnnl_stream_t
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
 
     public static let shared: DNNLContext = {
         do { return try DNNLContext() } catch { fatalError("oneDNN: cannot create the CPU engine: \(error)") }
@@ -107,12 +109,12 @@ public final class DNNLContext: @unchecked Sendable {
 
 /// A value wrapper around `dnnl_memory_desc_t` (a plain C struct in oneDNN 2.x).
 public struct MemoryDesc: @unchecked Sendable, Equatable {
-    public var raw: dnnl_memory_desc_t
+    var raw: dnnl_memory_desc_t
 
-    public init(raw: dnnl_memory_desc_t) { self.raw = raw }
+    init(raw: dnnl_memory_desc_t) { self.raw = raw }
 
     /// A Float32 descriptor of `dims` in format `tag` (`dnnl_format_tag_any` lets a primitive choose).
-    public init(_ dims: [Int], _ tag: dnnl_format_tag_t) {
+    init(_ dims: [Int], _ tag: dnnl_format_tag_t) {
         var md = dnnl_memory_desc_t()
         let d = dnnlDims(dims)
         let st = withDims(d) { dnnl_memory_desc_init_by_tag(&md, Int32(dims.count), $0, dnnl_f32, tag) }
@@ -175,7 +177,7 @@ public final class DeviceBuffer: @unchecked Sendable {
 /// A oneDNN memory object over a buffer it does not own (kept alive through `storage`).
 public final class Memory: @unchecked Sendable {
     public let desc: MemoryDesc
-    public let handle: dnnl_memory_t
+    let handle: dnnl_memory_t
     /// The owner of the bytes, if this object keeps them alive.
     public private(set) var storage: AnyObject?
     public private(set) var pointer: UnsafeMutableRawPointer
@@ -214,7 +216,7 @@ public final class Memory: @unchecked Sendable {
 
 /// Attributes for a primitive: user-managed scratchpad always, optional eltwise post-op.
 public final class PrimitiveAttr {
-    public let handle: dnnl_primitive_attr_t
+    let handle: dnnl_primitive_attr_t
     private var postOps: dnnl_post_ops_t?
 
     public init() {
@@ -224,14 +226,14 @@ public final class PrimitiveAttr {
         dnnl_primitive_attr_set_scratchpad_mode(handle, dnnl_scratchpad_mode_user)
     }
 
-    /// Appends an eltwise post-op (e.g. ReLU after a binary add).
-    public func appendEltwise(_ alg: dnnl_alg_kind_t, alpha: Float = 0, beta: Float = 0) throws {
+    /// Appends an eltwise post-op with scale 1 (e.g. ReLU after a binary add): dst = f(dst).
+    public func appendEltwise(_ alg: EltwiseAlgorithm, alpha: Float = 0, beta: Float = 0) throws {
         if postOps == nil {
             var p: dnnl_post_ops_t?
             try dnnlCheck(dnnl_post_ops_create(&p), "dnnl_post_ops_create")
             postOps = p
         }
-        try dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1.0, alg, alpha, beta), "dnnl_post_ops_append_eltwise")
+        try dnnlCheck(dnnl_post_ops_append_eltwise(postOps, 1.0, alg.raw, alpha, beta), "dnnl_post_ops_append_eltwise")
         try dnnlCheck(dnnl_primitive_attr_set_post_ops(handle, postOps), "dnnl_primitive_attr_set_post_ops")
     }
 
@@ -254,8 +256,8 @@ final class Scratchpad: @unchecked Sendable {
 
 /// A primitive descriptor and its primitive, with arguments bound once.
 public final class Primitive: @unchecked Sendable {
-    public let pd: dnnl_primitive_desc_t
-    public let primitive: dnnl_primitive_t
+    let pd: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
     public let name: String
     private var args: [dnnl_exec_arg_t] = []
     private var bound: [Memory] = []
@@ -265,35 +267,33 @@ public final class Primitive: @unchecked Sendable {
     private var scratch: Memory?
     private var scratchIsShared = false
 
-    /// Creates the primitive from an op descriptor (`desc` points at e.g. a dnnl_convolution_desc_t).
-    public convenience init(_ name: String, desc: UnsafeRawPointer, attr: PrimitiveAttr = PrimitiveAttr(), hint: Primitive? = nil) throws {
+    /// Creates the primitive from a zeroed C op descriptor of type `T` (e.g. dnnl_convolution_desc_t)
+    /// that `initDesc` fills by calling the C function named `initCall`. `hint` is the forward
+    /// primitive a backward one is created for.
+    convenience init<T>(_ name: String, _ type: T.Type, initCall: String, attr: PrimitiveAttr = PrimitiveAttr(),
+                        hint: Primitive? = nil, _ initDesc: (UnsafeMutablePointer<T>) -> dnnl_status_t) throws {
+        let desc = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        defer { desc.deallocate() }
+        memset(desc, 0, MemoryLayout<T>.size)
+        try dnnlCheck(initDesc(desc), "\(initCall)(\(name))")
         var p: dnnl_primitive_desc_t?
-        try dnnlCheck(
-            dnnl_primitive_desc_create(&p, desc.assumingMemoryBound(to: Int32.self), attr.handle,
-                                       DNNLContext.shared.engine, hint?.pd),
-            "dnnl_primitive_desc_create(\(name))")
+        try dnnlCheck(dnnl_primitive_desc_create(&p, UnsafeRawPointer(desc), attr.handle, DNNLContext.shared.engine, hint?.pd),
+                      "dnnl_primitive_desc_create(\(name))")
         try self.init(name, pd: p!)
-    }
-
-    /// A reorder from `src` layout to `dst` layout.
-    public convenience init(reorderFrom src: MemoryDesc, to dst: MemoryDesc) throws {
-        var s = src.raw, d = dst.raw
-        var p: dnnl_primitive_desc_t?
-        let attr = PrimitiveAttr()
-        let eng = DNNLContext.shared.engine
-        try dnnlCheck(dnnl_reorder_primitive_desc_create(&p, &s, eng, &d, eng, attr.handle), "dnnl_reorder_primitive_desc_create")
-        try self.init("reorder", pd: p!)
     }
 
     /// Number of primitives created so far in this process (see `DeviceBuffer.allocations`).
     nonisolated(unsafe) public private(set) static var creations = 0
 
+    /// Takes ownership of `pd` (destroyed here if the primitive cannot be created).
     init(_ name: String, pd: dnnl_primitive_desc_t) throws {
         Primitive.creations += 1
         self.name = name
         self.pd = pd
         var prim: dnnl_primitive_t?
-        try dnnlCheck(dnnl_primitive_create(&prim, pd), "dnnl_primitive_create(\(name))")
+        let st = dnnl_primitive_create(&prim, pd)
+        if st != dnnl_success { dnnl_primitive_desc_destroy(pd) }
+        try dnnlCheck(st, "dnnl_primitive_create(\(name))")
         primitive = prim!
         if let md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0), md.pointee.ndims > 0 {
             let desc = MemoryDesc(raw: md.pointee)
@@ -308,9 +308,9 @@ public final class Primitive: @unchecked Sendable {
         dnnl_primitive_desc_destroy(pd)
     }
 
-    /// The layout the primitive chose for `what` (e.g. dnnl_query_src_md), index 0.
-    public func md(_ what: dnnl_query_t, _ index: Int32 = 0) -> MemoryDesc {
-        MemoryDesc(raw: dnnl_primitive_desc_query_md(pd, what, index)!.pointee)
+    /// The layout the primitive chose for `what` (e.g. `.src`), index `index` of that kind.
+    public func md(_ what: MemoryQuery, _ index: Int32 = 0) -> MemoryDesc {
+        MemoryDesc(raw: dnnl_primitive_desc_query_md(pd, what.raw, index)!.pointee)
     }
 
     /// The implementation oneDNN dispatched to, e.g. "jit:avx512_core" or "jit_wino_4x3:avx512_core".
@@ -385,7 +385,7 @@ public final class Primitive: @unchecked Sendable {
 // MARK: - dims helper
 
 /// Fills a `dnnl_dims_t` (a C array of 12 Int64) from Swift integers.
-public func dnnlDims(_ values: [Int]) -> dnnl_dims_t {
+func dnnlDims(_ values: [Int]) -> dnnl_dims_t {
     precondition(values.count <= 12, "oneDNN takes at most 12 dimensions")
     var d: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     withUnsafeMutableBytes(of: &d) { raw in
@@ -397,7 +397,7 @@ public func dnnlDims(_ values: [Int]) -> dnnl_dims_t {
 
 /// Calls `body` with a pointer to the 12 Int64 of `dims` (the C type `const dnnl_dims_t`).
 @inline(__always)
-public func withDims<R>(_ dims: dnnl_dims_t, _ body: (UnsafePointer<Int64>) throws -> R) rethrows -> R {
+func withDims<R>(_ dims: dnnl_dims_t, _ body: (UnsafePointer<Int64>) throws -> R) rethrows -> R {
     var d = dims
     return try withUnsafePointer(to: &d) { try $0.withMemoryRebound(to: Int64.self, capacity: 12, body) }
 }
