@@ -22,7 +22,7 @@ struct DatasetOptions: ParsableArguments {
     @Option(name: .customLong("on-bad-image"), help: "Image folders: skip or fail on an undecodable image (default skip).")
     var onBadImage: String?
 
-    @Option(name: .customLong("synthetic-count"), help: "Synthetic: training images (default 10000).")
+    @Option(name: .customLong("synthetic-count"), help: "Synthetic: training images (default \(DatasetSettings().syntheticCount)).")
     var syntheticCount: Int?
 
     @Option(name: .customLong("image-size"),

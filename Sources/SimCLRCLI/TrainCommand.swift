@@ -3,6 +3,9 @@ import ArgumentParser
 import Foundation
 import SimCLR
 
+/// The defaults the help texts quote.
+private let D = TrainConfig()
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -36,50 +39,50 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DatasetOptions
 
     // Model
-    @Option(help: "resnet18, resnet34 or resnet50 (default resnet18).") var arch: String?
+    @Option(help: "\(Architecture.choicesText) (default \(D.model.arch.rawValue)).") var arch: String?
     @Option(help: "cifar or imagenet stem (default per dataset).") var stem: String?
-    @Option(help: "Encoder width multiplier (default 1.0).") var width: Double?
-    @Option(name: .customLong("head-layers"), help: "Projection head linear layers (default 2).") var headLayers: Int?
+    @Option(help: "Encoder width multiplier (default \(D.model.width)).") var width: Double?
+    @Option(name: .customLong("head-layers"), help: "Projection head linear layers (default \(D.model.headLayers)).") var headLayers: Int?
     @Option(name: .customLong("head-hidden"), help: "Head hidden width (default 0: the encoder's dimension).") var headHidden: Int?
-    @Option(name: .customLong("head-out"), help: "Head output dimension (default 128).") var headOut: Int?
+    @Option(name: .customLong("head-out"), help: "Head output dimension (default \(D.model.headOut)).") var headOut: Int?
     @Flag(name: .customLong("head-bn"), inversion: .prefixedNo, help: "BatchNorm in the head (default off).") var headBn: Bool?
 
     // Optimisation
-    @Option(help: "Epochs (default 100).") var epochs: Int?
-    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per step; each gives --views views (default 256).")
+    @Option(help: "Epochs (default \(D.optimization.epochs)).") var epochs: Int?
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Images per step; each gives --views views (default \(D.optimization.batchSize)).")
     var batchSize: Int?
-    @Option(name: [.customLong("views"), .customLong("n-views")], help: "Views per image (default 2).") var views: Int?
-    @Option(help: "sgd, lars, adam or adamw (default per dataset).") var optimizer: String?
+    @Option(name: [.customLong("views"), .customLong("n-views")], help: "Views per image (default \(D.optimization.views)).") var views: Int?
+    @Option(help: "\(OptimizerKind.choicesText) (default per dataset).") var optimizer: String?
     @Option(help: "Base learning rate, scaled by --lr-scaling (default per dataset).") var lr: Double?
-    @Option(name: .customLong("lr-scaling"), help: "linear (lr x B/256), sqrt (lr x sqrt(B)) or none (default linear).")
+    @Option(name: .customLong("lr-scaling"), help: "linear (lr x B/256), sqrt (lr x sqrt(B)) or none (default \(D.optimization.lrScaling.rawValue)).")
     var lrScaling: String?
-    @Option(help: "SGD / LARS momentum (default 0.9).") var momentum: Double?
+    @Option(help: "SGD / LARS momentum (default \(D.optimization.momentum)).") var momentum: Double?
     @Option(name: .customLong("weight-decay"), help: "Weight decay (default per dataset).") var weightDecay: Double?
     @Option(name: .customLong("warmup-epochs"), help: "Linear warmup epochs before the cosine decay (default per dataset).")
     var warmupEpochs: Double?
     @Option(help: "NT-Xent temperature (default per dataset).") var temperature: Double?
 
     // Augmentation
-    @Option(help: "Colour-jitter strength s (default 0.5 CIFAR-like, 1.0 others).") var jitter: Double?
-    @Flag(inversion: .prefixedNo, help: "Gaussian blur (default off CIFAR-like, on others).") var blur: Bool?
-    @Option(name: .customLong("crop-min"), help: "Smallest random-crop area fraction (default 0.08, the paper's).") var cropMin: Double?
+    @Option(help: "Colour-jitter strength s (default per dataset).") var jitter: Double?
+    @Flag(inversion: .prefixedNo, help: "Gaussian blur (default per dataset).") var blur: Bool?
+    @Option(name: .customLong("crop-min"), help: "Smallest random-crop area fraction (default \(D.augment.cropMin), the paper's).") var cropMin: Double?
 
     // Runtime
-    @Option(help: "Seed of initialisation, shuffling and views (default 0).") var seed: UInt64?
+    @Option(help: "Seed of initialisation, shuffling and views (default \(D.runtime.seed)).") var seed: UInt64?
     @Option(help: "Compute threads, oneDNN and OpenBLAS (default 0: all cores).") var threads: Int?
     @Option(name: .customLong("conv-algorithm"),
-            help: "3x3 stride-1 convolutions: auto (Winograd from 16 channels, input gradient from 32), direct or winograd (default auto).")
+            help: "3x3 stride-1 convolutions: \(ConvolutionAlgorithm.choicesText); auto: Winograd from 16 channels, input gradient from 32 (default \(D.runtime.convAlgorithm.rawValue)).")
     var convAlgorithm: String?
-    @Option(name: .customLong("loader-threads"), help: "Augmentation threads (default 1).") var loaderThreads: Int?
-    @Option(help: "Batches prepared ahead (default 2).") var prefetch: Int?
-    @Option(name: .customLong("log-interval"), help: "Metrics line every N steps (default 50; 0: per epoch).") var logInterval: Int?
-    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every K epochs, and at the end (default 1).")
+    @Option(name: .customLong("loader-threads"), help: "Augmentation threads (default \(D.runtime.loaderThreads)).") var loaderThreads: Int?
+    @Option(help: "Batches prepared ahead (default \(D.runtime.prefetch)).") var prefetch: Int?
+    @Option(name: .customLong("log-interval"), help: "Metrics line every N steps (default \(D.runtime.logInterval); 0: per epoch).") var logInterval: Int?
+    @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every K epochs, and at the end (default \(D.runtime.checkpointInterval)).")
     var checkpointInterval: Int?
-    @Option(name: .customLong("keep-checkpoints"), help: "Checkpoints kept (default 3).") var keepCheckpoints: Int?
-    @Option(name: .customLong("knn-interval"), help: "kNN monitor every K epochs on the labelled split (default 0: off).")
+    @Option(name: .customLong("keep-checkpoints"), help: "Checkpoints kept (default \(D.runtime.keepCheckpoints)).") var keepCheckpoints: Int?
+    @Option(name: .customLong("knn-interval"), help: "kNN monitor every K epochs on the labelled split (default \(D.runtime.knnInterval); 0: off).")
     var knnInterval: Int?
-    @Option(name: .customLong("knn-k"), help: "kNN neighbours (default 200).") var knnK: Int?
-    @Option(name: .customLong("knn-temperature"), help: "kNN vote temperature (default 0.1).") var knnTemperature: Double?
+    @Option(name: .customLong("knn-k"), help: "kNN neighbours (default \(D.runtime.knnK)).") var knnK: Int?
+    @Option(name: .customLong("knn-temperature"), help: "kNN vote temperature (default \(D.runtime.knnTemperature)).") var knnTemperature: Double?
 
     @Option(name: .customLong("debug-kill-after-step"), help: .hidden) var debugKillAfterStep: Int?
 
