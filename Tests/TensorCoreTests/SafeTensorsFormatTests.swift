@@ -71,9 +71,14 @@ final class SafeTensorsFormatTests: XCTestCase {
         let header = String(decoding: bytes[8..<8 + n], as: UTF8.self)
         XCTAssertTrue(header.hasPrefix("{\"__metadata__\":{\"k\":\"v\"},\"bn1.bias\":"), header)
         XCTAssertTrue(header.trimmingCharacters(in: .whitespaces).hasSuffix("}"), header)
-        // I64 is laid out first (offset 0, 8 bytes), then F32 tensors by name.
-        XCTAssertTrue(header.contains("\"bn1.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}"), header)
-        XCTAssertTrue(header.contains("\"bn1.bias\":{\"dtype\":\"F32\",\"shape\":[5],\"data_offsets\":[8,28]}"), header)
+        // Padded with spaces only, after the closing brace.
+        let padding = header.reversed().prefix { $0 == " " }.count
+        XCTAssertLessThan(padding, 8, "at most 7 padding bytes")
+        XCTAssertEqual(header.dropLast(padding).last, "}", header)
+        // I64 is laid out first (offset 0, 8 bytes), then F32 tensors by name; keys are sorted.
+        XCTAssertTrue(
+            header.contains("\"bn1.num_batches_tracked\":{\"data_offsets\":[0,8],\"dtype\":\"I64\",\"shape\":[]}"), header)
+        XCTAssertTrue(header.contains("\"bn1.bias\":{\"data_offsets\":[8,28],\"dtype\":\"F32\",\"shape\":[5]}"), header)
         XCTAssertEqual(bytes.count, 8 + n + 8 + 20 + 0 + 4 * 108)
         // The I64 value is stored little-endian.
         let v = bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: 8 + n, as: Int64.self)) }
@@ -102,22 +107,87 @@ final class SafeTensorsFormatTests: XCTestCase {
         XCTAssertEqual(try file.tensor(named: "w").array, records[1].tensor.array)
     }
 
-    func testHalfAndBFloatConversionOfSpecialValues() throws {
-        XCTAssertEqual(halfToFloat(0x3C00), 1)
-        XCTAssertEqual(halfToFloat(0xC000), -2)
-        XCTAssertEqual(halfToFloat(0x7BFF), 65504)
-        XCTAssertEqual(halfToFloat(0x0001), Float(bitPattern: 0x3380_0000))  // 2^-24, smallest subnormal
-        XCTAssertEqual(halfToFloat(0x03FF), 1023 * Float(bitPattern: 0x3380_0000))
-        XCTAssertEqual(halfToFloat(0x8000).bitPattern, (-Float(0)).bitPattern)
-        XCTAssertEqual(halfToFloat(0x7C00), .infinity)
-        XCTAssertEqual(halfToFloat(0xFC00), -.infinity)
-        XCTAssertTrue(halfToFloat(0x7E00).isNaN)
-        // Every finite half agrees with Swift's own conversion where available.
-        #if !(os(macOS) && arch(x86_64))
-            for bits in UInt16(0)...UInt16.max where !Float16(bitPattern: bits).isNaN {
-                XCTAssertEqual(halfToFloat(bits), Float(Float16(bitPattern: bits)), "half bits \(bits)")
+    func testHeaderIsJSONWithExactKeysEvenForNamesThatNeedEscaping() throws {
+        let names = [
+            "quote\"d", "back\\slash", "slash/name", "n\u{E9} \u{65E5}\u{672C} \u{1F642}", "ctl\u{1}\u{1F}\n\r\t\u{7F}",
+            "", "__metadata", "Upper.0.weight",
+        ]
+        let metadata = ["quote\"key": "v \" \\ / \n \u{0} \u{E9}", "empty": "", "\u{8}": "\u{2028}", "format": "pt"]
+        var records = names.enumerated().map { i, name in
+            SafeTensors.Record(name: name, tensor: Tensor(shape: [i + 1], values: (0...i).map { Float($0) - 0.5 }))
+        }
+        records.append(.init(name: "count\\\"", tensor: Tensor(shape: [2], values: [3, -4]), dtype: .i64))
+        let bytes = try SafeTensors.encode(records, metadata: metadata)
+        let n = bytes.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+
+        // Foundation's own parser reads the header back with exactly the keys written.
+        let object = try JSONSerialization.jsonObject(with: bytes[8..<8 + n])
+        let json = try XCTUnwrap(object as? [String: Any], "the header must be a JSON object")
+        XCTAssertEqual(Set(json.keys), Set(records.map(\.name) + ["__metadata__"]))
+        XCTAssertEqual(json["__metadata__"] as? [String: String], metadata)
+        for r in records {
+            let entry = try XCTUnwrap(json[r.name] as? [String: Any], r.name)
+            XCTAssertEqual(Set(entry.keys), ["dtype", "shape", "data_offsets"], r.name)
+            XCTAssertEqual(entry["dtype"] as? String, r.dtype.rawValue, r.name)
+            XCTAssertEqual(entry["shape"] as? [Int], r.tensor.shape, r.name)
+            let offsets = try XCTUnwrap(entry["data_offsets"] as? [Int], r.name)
+            XCTAssertEqual(offsets.count, 2, r.name)
+            XCTAssertEqual(offsets[1] - offsets[0], r.tensor.count * r.dtype.byteSize, r.name)
+        }
+
+        // And the reader agrees, values included.
+        let file = try SafeTensorsFile(bytes: bytes, path: "escapes.safetensors")
+        XCTAssertEqual(file.names, records.map(\.name).sorted())
+        XCTAssertEqual(file.metadata, metadata)
+        for r in records { XCTAssertEqual(try file.tensor(named: r.name).array, r.tensor.array, r.name) }
+        XCTAssertEqual(try file.integers(named: "count\\\""), [3, -4])
+    }
+
+    func testEmptyFileIsBracesPaddedToEightBytes() throws {
+        let bytes = try SafeTensors.encode([])
+        XCTAssertEqual(Array(bytes), [8, 0, 0, 0, 0, 0, 0, 0] + Array("{}      ".utf8))
+        XCTAssertTrue(try SafeTensorsFile(bytes: bytes, path: "e").entries.isEmpty)
+    }
+
+    func testHalfPrecisionRoundTripThroughFileAtKnownBitPatterns() throws {
+        // IEEE 754 binary16 bit patterns, independent of any conversion code.
+        let smallestSubnormal = Float(bitPattern: 0x3380_0000)  // 2^-24
+        let cases: [(value: Float, bits: UInt16)] = [
+            (1, 0x3C00), (-2.5, 0xC100), (65504, 0x7BFF), (-65504, 0xFBFF), (smallestSubnormal, 0x0001),
+            (1023 * smallestSubnormal, 0x03FF), (Float(bitPattern: 0x3880_0000), 0x0400), (-0.0, 0x8000),
+            (.infinity, 0x7C00), (-.infinity, 0xFC00), (.nan, 0x7E00),
+        ]
+        for c in cases where !c.value.isNaN {
+            XCTAssertEqual(Float16(c.value).bitPattern, c.bits, "\(c.value)")
+        }
+        XCTAssertTrue(Float16(Float.nan).isNaN)
+
+        // Float -> F16 bytes (little-endian) in a file -> reader -> Float: every value comes back.
+        func littleEndian(_ bits: UInt16) -> [UInt8] { [UInt8(bits & 0xFF), UInt8(bits >> 8)] }
+        let body = cases.flatMap { littleEndian(Float16($0.value).bitPattern) }
+        let header = "{\"h\":{\"dtype\":\"F16\",\"shape\":[\(cases.count)],\"data_offsets\":[0,\(body.count)]}}"
+        let file = try SafeTensorsFile(bytes: rawSafeTensors(header: header, body: body), path: "half.st")
+        let read = try file.tensor(named: "h").array
+        for (c, r) in zip(cases, read) {
+            if c.value.isNaN {
+                XCTAssertTrue(r.isNaN, "half bits \(c.bits)")
+            } else {
+                XCTAssertEqual(r.bitPattern, c.value.bitPattern, "half bits \(c.bits)")
             }
-        #endif
+        }
+        // Decoding straight from the known patterns gives the same values.
+        let fixed = cases.flatMap { littleEndian($0.bits) }
+        let known = try SafeTensorsFile(bytes: rawSafeTensors(header: header, body: fixed), path: "half.st")
+        XCTAssertEqual(try known.tensor(named: "h").array.map(\.bitPattern), read.map(\.bitPattern))
+    }
+
+    func testBFloatWidensByShift() throws {
+        XCTAssertEqual(bfloat16ToFloat(0x3F80), 1)
+        XCTAssertEqual(bfloat16ToFloat(0xC049), -3.140625)
+        XCTAssertEqual(bfloat16ToFloat(0x0001), Float(bitPattern: 0x0001_0000))
+        XCTAssertEqual(bfloat16ToFloat(0x8000).bitPattern, (-Float(0)).bitPattern)
+        XCTAssertEqual(bfloat16ToFloat(0xFF80), -.infinity)
+        XCTAssertTrue(bfloat16ToFloat(0x7FC0).isNaN)
 
         let header = "{\"h\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},"
             + "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[4,8]}}"
@@ -151,6 +221,9 @@ final class SafeTensorsFormatTests: XCTestCase {
             try SafeTensors.encode([.init(name: "n", tensor: Tensor(shape: [1], values: [.nan]), dtype: .i64)]),
             containing: ["'n'"])
         assertThrowsMessage(try SafeTensors.encode([.init(name: "h", tensor: t, dtype: .f16)]), containing: ["'h'", "F16"])
+        assertThrowsMessage(
+            try SafeTensors.encode([.init(name: "__metadata__", tensor: t)], path: "m.safetensors"),
+            containing: ["m.safetensors", "'__metadata__'", "reserved"])
     }
 
     // MARK: Refusals of malformed files
@@ -210,6 +283,12 @@ final class SafeTensorsFormatTests: XCTestCase {
         assertThrowsMessage(
             try SafeTensorsFile(bytes: rawSafeTensors(header: one, body: Array(repeating: 0, count: 6)), path: "t.st"),
             containing: ["t.st", "2 bytes"])
+        // A name given twice: whichever occurrence counts, the other one's bytes belong to no tensor.
+        let twice = "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]},"
+            + " \"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}"
+        assertThrowsMessage(
+            try SafeTensorsFile(bytes: rawSafeTensors(header: twice, body: Array(repeating: 0, count: 8)), path: "d.st"),
+            containing: ["d.st", "bytes"])
     }
 
     func testRefusesTruncatedBodyNamingTheTensor() throws {
