@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
+    // Each target lists every module its files import, also those another dependency already brings.
     targets: [
         // MARK: C system libraries (Debian: libdnnl-dev libopenblas-dev libturbojpeg0-dev libpng-dev libarchive-dev)
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CDNNL", "CBLAS"]),
 
         // MARK: Layers and models: Conv2d, BatchNorm, ResNet, projection head
-        .target(name: "NN", dependencies: ["TensorCore"]),
+        .target(name: "NN", dependencies: ["TensorCore", "CDNNL", "CBLAS"]),
 
         // MARK: Optimizers and learning-rate schedules
         .target(name: "Optim", dependencies: ["TensorCore"]),
@@ -38,20 +39,24 @@ let package = Package(
         // MARK: SimCLR: NT-Xent, trainer, evaluation, logs
         .target(
             name: "SimCLR",
-            dependencies: ["TensorCore", "NN", "Optim", "Data", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["TensorCore", "NN", "Optim", "Data", "CBLAS", .product(name: "Yams", package: "Yams")]),
 
         // MARK: The `simclr` command
         .executableTarget(
             name: "SimCLRCLI",
-            dependencies: ["SimCLR", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "TensorCore", "NN", "Data", "SimCLR", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
-        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "TensorCore", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
-        .testTarget(name: "SimCLRTests", dependencies: ["SimCLR", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["SimCLRCLI", "SimCLR", "TestSupport"]),
+        .testTarget(name: "SimCLRTests", dependencies: ["SimCLR", "Data", "TensorCore", "TestSupport"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["SimCLRCLI", "SimCLR", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )
