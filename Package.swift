@@ -45,11 +45,11 @@ let package = Package(
         .executableTarget(
             name: "SimCLRCLI",
             dependencies: [
-                "TensorCore", "NN", "Data", "SimCLR", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TensorCore", "NN", "Optim", "Data", "SimCLR", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "CArchive"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "TensorCore", "TestSupport"]),
@@ -57,6 +57,6 @@ let package = Package(
         .testTarget(name: "SimCLRTests", dependencies: ["SimCLR", "Data", "TensorCore", "TestSupport"]),
         .testTarget(
             name: "CLITests",
-            dependencies: ["SimCLRCLI", "SimCLR", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["SimCLRCLI", "SimCLR", "Data", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

@@ -103,7 +103,7 @@ public enum Fixtures {
     public enum FixtureError: Error { case malformed(String) }
 }
 
-/// A fresh empty temporary directory, removed by the caller (or left in /tmp).
+/// A fresh empty folder in the system temporary folder, removed by the caller.
 public func makeTemporaryDirectory(_ prefix: String = "simclr-test") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
