@@ -7,7 +7,7 @@
 # at 50 it is 57.4 / 40.0 against 17.6 / 15.3 (linear / kNN top-1).
 #
 #   scripts/demo.sh                 # run folder: runs/demo
-#   OUT=/tmp/demo EPOCHS=10 scripts/demo.sh
+#   OUT=runs/demo-10 EPOCHS=10 scripts/demo.sh
 #
 # The recipe is the CIFAR one (SGD, lr 0.12 x B/256, wd 5e-4, cosine, s = 0.5, no blur) except the
 # NT-Xent temperature: 0.2 instead of 0.5. The synthetic classes are texture kinds drawn in random

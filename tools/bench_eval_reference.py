@@ -2,8 +2,8 @@
 """Runs the PyTorch reference's kNN and linear probe (bench/torch_simclr_train.py, imported,
 not copied) on features saved as .npy, to compare with the Swift evaluation on the same data.
 
-    SIMCLR_EVAL_BENCH=/tmp/evalbench swift test --filter EvaluationBenchmark   # writes the .npy files
-    python3 tools/bench_eval_reference.py /tmp/evalbench [--bench-dir ../shared/bench]
+    SIMCLR_EVAL_BENCH=$PWD/runs/evalbench bash scripts/test.sh --filter EvaluationBenchmark   # writes the .npy files
+    python3 tools/bench_eval_reference.py runs/evalbench [--bench-dir ../shared/bench]
 
 Prints kNN top-1 (k = 200, T = 0.1), the probe's train / eval top-1, final loss, iterations and times.
 """

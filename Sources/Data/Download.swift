@@ -247,38 +247,6 @@ public enum DatasetDownloader {
         bar?.finish()
         return names
     }
-
-    /// Writes a gzip-compressed tar of regular files (`path` relative, `bytes` its content):
-    /// small test archives and hand-made data bundles.
-    public static func writeTarGz(_ files: [(path: String, bytes: [UInt8])], to url: URL) throws {
-        guard let writer = archive_write_new() else {
-            throw DownloadError.extractionFailed(path: url.path, reason: "libarchive could not allocate a writer")
-        }
-        defer { archive_write_free(writer) }
-        archive_write_add_filter_gzip(writer)
-        archive_write_set_format_pax_restricted(writer)
-        guard archive_write_open_filename(writer, url.path) == ARCHIVE_OK else {
-            throw DatasetError.unreadable(path: url.path, reason: archive_error_string(writer).map { String(cString: $0) } ?? "cannot create")
-        }
-        for file in files {
-            guard let entry = archive_entry_new() else { continue }
-            defer { archive_entry_free(entry) }
-            archive_entry_set_pathname(entry, file.path)
-            archive_entry_set_size(entry, Int64(file.bytes.count))
-            archive_entry_set_filetype(entry, 0o100000)  // AE_IFREG
-            archive_entry_set_perm(entry, 0o644)
-            guard archive_write_header(writer, entry) == ARCHIVE_OK else {
-                throw DatasetError.unreadable(path: url.path, reason: "cannot write entry \(file.path)")
-            }
-            let written = file.bytes.withUnsafeBytes { archive_write_data(writer, $0.baseAddress, $0.count) }
-            guard written == file.bytes.count else {
-                throw DatasetError.unreadable(path: url.path, reason: "short write for entry \(file.path)")
-            }
-        }
-        guard archive_write_close(writer) == ARCHIVE_OK else {
-            throw DatasetError.unreadable(path: url.path, reason: "cannot finish the archive")
-        }
-    }
 }
 
 /// Streams a URLSession response body to a file, with a progress bar.

@@ -8,32 +8,17 @@ import Foundation
 public struct RandomState: RandomNumberGenerator, Sendable, Codable, Equatable {
     public var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
-    /// A generator whose stream depends only on `seed`.
+    /// A generator whose stream depends only on `seed`: the state is four SplitMix64 outputs from it.
     public init(seed: UInt64) {
         var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitmix(); s1 = splitmix(); s2 = splitmix(); s3 = splitmix()
+        s0 = splitMix64(&x); s1 = splitMix64(&x); s2 = splitMix64(&x); s3 = splitMix64(&x)
     }
 
     /// A generator for one item of a stream, depending only on (seed, keys...): used for
     /// "the views of image i in epoch e" so that the result does not depend on scheduling.
+    /// Seeded with `mixSeed(seed, keys)`.
     public init(seed: UInt64, _ keys: UInt64...) {
-        var h = seed
-        for k in keys { h = RandomState.mix(h ^ RandomState.mix(k &+ 0x632B_E59B_D9B4_E019)) }
-        self.init(seed: h)
-    }
-
-    static func mix(_ v: UInt64) -> UInt64 {
-        var z = v &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        self.init(seed: mixSeed(seed, keys))
     }
 
     @inlinable

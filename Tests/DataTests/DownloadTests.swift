@@ -52,7 +52,7 @@ final class DownloadArchiveTests: XCTestCase {
         var files: [(path: String, bytes: [UInt8])] = []
         for b in 1...5 { files.append(("cifar-10-batches-bin/data_batch_\(b).bin", [UInt8](CIFARWriter.records(labels: [[UInt8(b)], [0]], salt: b)))) }
         files.append(("cifar-10-batches-bin/batches.meta.txt", Array(CIFARDataset.cifar10ClassNames.joined(separator: "\n").utf8)))
-        try DatasetDownloader.writeTarGz(files, to: source)
+        try writeTarGz(files, to: source)
         var archive = DatasetArchive.cifar10
         archive.md5 = try MD5.hex(ofFile: source)
         return (source, archive)
@@ -114,7 +114,7 @@ final class DownloadArchiveTests: XCTestCase {
         try Data("hello".utf8).write(to: notArchive)
         assertThrows(try DatasetDownloader.extractTarGz(notArchive, into: dir.appendingPathComponent("p")), contains: ["plain.tar.gz"])
         let evil = dir.appendingPathComponent("evil.tar.gz")
-        try DatasetDownloader.writeTarGz([("ok/a.txt", [1]), ("ok/../../escaped.txt", [2])], to: evil)
+        try writeTarGz([("ok/a.txt", [1]), ("ok/../../escaped.txt", [2])], to: evil)
         let target = dir.appendingPathComponent("e")
         assertThrows(try DatasetDownloader.extractTarGz(evil, into: target), contains: ["evil.tar.gz", "../../escaped.txt", "outside"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("escaped.txt").path))

@@ -48,13 +48,7 @@ public func assertClose(
 public struct TestRNG {
     public var state: UInt64
     public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { splitMix64(&state) }
     /// Uniform in [lo, hi).
     public mutating func uniform(_ lo: Float = -1, _ hi: Float = 1) -> Float {
         lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
@@ -103,7 +97,7 @@ public enum Fixtures {
     public enum FixtureError: Error { case malformed(String) }
 }
 
-/// A fresh empty temporary directory, removed by the caller (or left in /tmp).
+/// A fresh empty folder in the system temporary folder, removed by the caller.
 public func makeTemporaryDirectory(_ prefix: String = "simclr-test") throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

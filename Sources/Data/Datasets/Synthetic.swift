@@ -103,7 +103,7 @@ public struct SyntheticDataset: ImageDataset {
                     let bg = bg0 + (bg1 - bg0) * t
                     var c = bg + (fg - bg) * cover
                     // Mild deterministic per-pixel noise (+-3/255).
-                    let h = hash(noiseKey ^ UInt64(y * n + x))
+                    let h = splitMix64(of: noiseKey ^ UInt64(y * n + x))
                     c += Float(Int(h % 7) - 3) / 255
                     let o = (y * n + x) * 3
                     out[o] = UInt8(max(0, min(255, (c.x * 255).rounded())))
@@ -142,19 +142,11 @@ public struct SyntheticDataset: ImageDataset {
             return w - w.rounded(.down) < 0.5
         case 8:  // mosaic: each cell on or off at random
             let ix = UInt64(bitPattern: Int64(lx.rounded(.down))), iy = UInt64(bitPattern: Int64(ly.rounded(.down)))
-            return hash(key ^ (ix &* 0x9E37_79B9_7F4A_7C15) ^ (iy &* 0xC2B2_AE3D_27D4_EB4F)) & 1 == 0
+            return splitMix64(of: key ^ (ix &* splitMix64Gamma) ^ (iy &* 0xC2B2_AE3D_27D4_EB4F)) & 1 == 0
         default:  // pinwheel: alternating angular sectors about the centre
             let a = (atan2(py, px) / (2 * .pi) + 0.5) * sectors + phaseX
             return a - a.rounded(.down) < 0.5
         }
-    }
-
-    @inline(__always)
-    static func hash(_ v: UInt64) -> UInt64 {
-        var z = v &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

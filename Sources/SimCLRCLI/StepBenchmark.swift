@@ -5,24 +5,26 @@
 import Foundation
 import NN
 import Optim
+import SimCLR
+import TensorCore
 
-public struct StepBenchmark {
-    public var depth: ResNetConfig.Depth = .resnet18
-    public var stem: ResNetConfig.Stem = .cifar
-    public var width: Double = 1.0
-    public var batch: Int = 256
-    public var imageSize: Int = 32
-    public var steps: Int = 10
-    public var warmup: Int = 2
-    public var threads: Int = 0
-    public var temperature: Float = 0.5
-    public var seed: UInt64 = 0
-    public var convolutionAlgorithm: ConvolutionAlgorithm = .auto
+struct StepBenchmark {
+var depth: ResNetConfig.Depth = .resnet18
+var stem: ResNetConfig.Stem = .cifar
+var width: Double = 1.0
+var batch: Int = 256
+var imageSize: Int = 32
+var steps: Int = 10
+var warmup: Int = 2
+var threads: Int = 0
+var temperature: Float = 0.5
+var seed: UInt64 = 0
+var convolutionAlgorithm: ConvolutionAlgorithm = .auto
 
-    public init() {}
+init() {}
 
     /// Runs the benchmark and returns the JSON fields (ordered like the reference's).
-    public func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
+func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
         ComputeThreads.set(threads)
         let rssStart = peakRSSMiB()
         let model = SimCLRModel(encoder: ResNetConfig(depth: depth, stem: stem, width: width),
@@ -87,14 +89,14 @@ public struct StepBenchmark {
 }
 
 /// Peak resident set size of this process in MiB (ru_maxrss is in KiB on Linux).
-public func peakRSSMiB() -> Double {
+func peakRSSMiB() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
 }
 
 /// Renders ordered fields as one JSON object line.
-public func jsonLine(_ fields: [(String, Any)]) -> String {
+func jsonLine(_ fields: [(String, Any)]) -> String {
     let parts = fields.map { key, value -> String in
         let v: String
         switch value {

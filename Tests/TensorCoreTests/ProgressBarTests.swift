@@ -1,4 +1,4 @@
-import Data
+import TensorCore
 import Foundation
 import XCTest
 

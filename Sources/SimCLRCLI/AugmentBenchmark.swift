@@ -1,24 +1,26 @@
-// AugmentBenchmark: views per second of the augmentation pipeline, measured like
-// /work/shared/bench/torch_simclr_aug.py: for each batch of source images, read each image from
-// the dataset, render 2 (config.views) views per image and write them into one Float32 batch
+// AugmentBenchmark: views per second of the augmentation pipeline, measured like the PyTorch
+// reference ../shared/bench/torch_simclr_aug.py: for each batch of source images, read each image
+// from the dataset, render 2 (config.views) views per image and write them into one Float32 batch
 // tensor [V * B, 3, S, S]; a warm-up pass, then the median (min, max) over `repeats` passes.
 // With threads > 1 the images of each batch are split between threads, each with its own renderer.
+import Data
 import Dispatch
 import Foundation
+import TensorCore
 
 /// The result of `AugmentBenchmark.run` (JSON keys as the PyTorch script's output).
-public struct AugmentBenchmarkResult: Codable, Sendable, Equatable {
-    public var size: Int
-    public var threads: Int
-    public var imagesPerPass: Int
-    public var repeats: Int
-    public var views: Int
+struct AugmentBenchmarkResult: Codable, Sendable, Equatable {
+var size: Int
+var threads: Int
+var imagesPerPass: Int
+var repeats: Int
+var views: Int
     /// Median over the timed passes of views rendered per second.
-    public var viewsPerSecond: Double
-    public var viewsPerSecondMin: Double
-    public var viewsPerSecondMax: Double
+var viewsPerSecond: Double
+var viewsPerSecondMin: Double
+var viewsPerSecondMax: Double
     /// Microseconds per view at the median rate.
-    public var microsecondsPerView: Double
+var microsecondsPerView: Double
 
     enum CodingKeys: String, CodingKey {
         case size, threads, repeats, views
@@ -30,12 +32,12 @@ public struct AugmentBenchmarkResult: Codable, Sendable, Equatable {
     }
 }
 
-public enum AugmentBenchmark {
+enum AugmentBenchmark {
     /// Times the training view pipeline on `images` source images per pass (dataset images reused
     /// cyclically), `repeats` passes, batches of `batchSize` images. `config` defaults to the CIFAR
     /// recipe at `size` (the PyTorch script's transform: crop, flip, jitter s 0.5 with p 0.8,
     /// grayscale 0.2, no blur), normalised to Float32.
-    public static func run(dataset: any ImageDataset, size: Int, threads: Int, images: Int, repeats: Int,
+static func run(dataset: any ImageDataset, size: Int, threads: Int, images: Int, repeats: Int,
                            config: AugmentationConfig? = nil, batchSize: Int = 256,
                            seed: UInt64 = 0) throws -> AugmentBenchmarkResult {
         guard dataset.count >= 1 else {

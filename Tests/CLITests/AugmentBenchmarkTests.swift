@@ -1,14 +1,40 @@
-// AugmentBenchmark: a small run checks the result's bookkeeping and that threads do not change
-// what is rendered. Set SIMCLR_AUG_BENCH=1 to also print the full measurement (2,048 images,
-// 5 repeats, 32 and 96 px, 1 and 2 threads) to compare with torch_simclr_aug.py.
+// AugmentBenchmark (`simclr bench augment`): a small run checks the result's bookkeeping and
+// that read errors are thrown. Set SIMCLR_AUG_BENCH=1 to also print the full measurement
+// (2,048 images, 5 repeats, 32 and 96 px, 1 and 2 threads) to compare with torch_simclr_aug.py.
+import Data
 import Foundation
-import XCTest
-@testable import Data
+@testable import SimCLRCLI
 import TestSupport
+import XCTest
+
+/// Random images held in memory (so a pass times the augmentations only); fails on `failing`.
+private struct StoredImages: ImageDataset {
+    struct ReadError: Error { let index: Int }
+    let name = "stored"
+    let images: [RGBImage]
+    let failing: Set<Int>
+    var classNames: [String] { [] }
+    var count: Int { images.count }
+
+    init(count: Int, side: Int = 32, seed: UInt64, failing: Set<Int> = []) {
+        var rng = TestRNG(seed: seed)
+        images = (0..<count).map { _ in
+            RGBImage(width: side, height: side, pixels: (0..<side * side * 3).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) })
+        }
+        self.failing = failing
+    }
+
+    func image(at index: Int) throws -> RGBImage {
+        if failing.contains(index) { throw ReadError(index: index) }
+        return images[index]
+    }
+
+    func label(at index: Int) -> Int? { nil }
+}
 
 final class AugmentBenchmarkTests: XCTestCase {
     func testSmallRunReportsConsistentRates() throws {
-        let data = AugTestDataset(count: 64, seed: 12)
+        let data = StoredImages(count: 64, seed: 12)
         let r = try AugmentBenchmark.run(dataset: data, size: 32, threads: 2, images: 200, repeats: 3, batchSize: 64)
         XCTAssertEqual([r.size, r.threads, r.imagesPerPass, r.repeats, r.views], [32, 2, 200, 3, 2])
         XCTAssertGreaterThan(r.viewsPerSecondMin, 0)
@@ -20,7 +46,7 @@ final class AugmentBenchmarkTests: XCTestCase {
     }
 
     func testReadErrorsAreThrown() throws {
-        let data = AugTestDataset(count: 8, seed: 1, failing: [5])
+        let data = StoredImages(count: 8, seed: 1, failing: [5])
         XCTAssertThrowsError(try AugmentBenchmark.run(dataset: data, size: 32, threads: 2, images: 8, repeats: 1))
     }
 
@@ -32,7 +58,7 @@ final class AugmentBenchmarkTests: XCTestCase {
         encoder.outputFormatting = .sortedKeys
         for (size, config) in [(32, AugmentationConfig.cifar()), (96, AugmentationConfig.cifar(size: 96)),
                                (96, AugmentationConfig.stl10())] {
-            let data = AugTestDataset(count: 2048, width: size, height: size, seed: 0)
+            let data = StoredImages(count: 2048, side: size, seed: 0)
             for threads in [1, 2] {
                 let r = try AugmentBenchmark.run(dataset: data, size: size, threads: threads, images: 2048, repeats: 5,
                                                  config: config)
