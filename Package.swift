@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CDNNL", "CBLAS"]),
 
         // MARK: Layers and models: Conv2d, BatchNorm, ResNet, projection head
-        .target(name: "NN", dependencies: ["TensorCore", "CDNNL", "CBLAS"]),
+        .target(name: "NN", dependencies: ["TensorCore", "CBLAS"]),
 
         // MARK: Optimizers and learning-rate schedules
         .target(name: "Optim", dependencies: ["TensorCore"]),
