@@ -39,7 +39,7 @@ final class ChaosTests: XCTestCase {
         var rng = TestRNG(seed: UInt64(env["CHAOS_SEED"] ?? "") ?? 1)
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let epochs = 4 + kills
+        let epochs = 4 + kills + kills / 2  // long enough that every attempt is killed before the end
         let flags = InterruptionCommandTests.flags + [
             "--epochs", "\(epochs)", "--log-interval", "1", "--checkpoint-steps", "3", "--keep-checkpoints", "2", "--knn-interval", "2",
         ]
@@ -63,8 +63,8 @@ final class ChaosTests: XCTestCase {
             if let point = kind, let range = Self.passes[point] {
                 instant = .point(point, pass: range.lowerBound + Int(rng.next() % UInt64(range.count)))
             } else {
-                let remaining = Double(totalSteps - done) / Double(totalSteps)
-                instant = .delay(0.1 + Double(rng.uniform(0, 1)) * 0.8 * fullSeconds * remaining)
+                // Within the first 1.5 / kills of the run's time (start-up included), so delays do not end it.
+                instant = .delay(0.1 + Double(rng.uniform(0, 1)) * 1.5 * fullSeconds / Double(kills))
             }
             var environment: [String: String] = [:]
             if case let .point(p, n) = instant { environment["SIMCLR_FAULT"] = "\(p.name)@\(n):kill" }
