@@ -42,6 +42,10 @@ public typealias BackwardPlanner = (_ dy: Memory, _ b: PlanBuilder) throws -> Me
 /// overlap: the arena is about the largest set of pool memories alive at one time, not their sum.
 public final class PlanBuilder {
     public let training: Bool
+    /// A measuring plan allocates no activation or arena memory: every memory points at a
+    /// placeholder, `finish()` only computes the layout, and the plan must never run. It tells
+    /// what a plan would take (`activationBytes`, `poolBytes`) before committing the memory.
+    public let measuring: Bool
     /// How convolutions that could use Winograd are computed (see `ConvolutionAlgorithm`).
     public let convolutionAlgorithm: ConvolutionAlgorithm
     public internal(set) var forwardOps: [PlanOp] = []
@@ -67,8 +71,9 @@ public final class PlanBuilder {
     private var scratchOf: [ObjectIdentifier: Int] = [:]  // request index of each primitive's scratchpad
     private static let placeholder = DeviceBuffer(byteCount: 64)
 
-    public init(training: Bool, convolutionAlgorithm: ConvolutionAlgorithm = .auto) {
+    public init(training: Bool, convolutionAlgorithm: ConvolutionAlgorithm = .auto, measuring: Bool = false) {
         self.training = training
+        self.measuring = measuring
         self.convolutionAlgorithm = convolutionAlgorithm
     }
 
@@ -109,9 +114,8 @@ public final class PlanBuilder {
 
     /// A new activation memory owned by the plan (kept for backward).
     public func activation(_ desc: MemoryDesc) -> Memory {
-        let m = Memory(desc)
         activationBytes += desc.byteCount
-        return m
+        return measuring ? Memory(desc, pointer: PlanBuilder.placeholder.pointer, owner: nil) : Memory(desc)
     }
 
     /// Keeps an object alive as long as the plan.
@@ -175,9 +179,10 @@ public final class PlanBuilder {
             total = max(total, offset + size)
         }
         if getenv("SIMCLR_DEBUG_POOL") != nil { debugPeak() }  // prints what is live at the peak
-        let buffer = DeviceBuffer(byteCount: max(total, 64))  // kept alive by the memories that point into it
         poolBytes = total
         activationBytes += total
+        if measuring { return }
+        let buffer = DeviceBuffer(byteCount: max(total, 64))  // kept alive by the memories that point into it
         for (i, r) in requests.enumerated() { r.memory.rebind(buffer.pointer + offsets[i], owner: buffer) }
     }
 

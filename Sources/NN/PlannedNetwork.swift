@@ -48,6 +48,8 @@ public final class PlannedNetwork {
 
         /// Bytes of activation and gradient memory this pass owns.
         public var memoryBytes: Int { builder.activationBytes }
+        /// Everything the pass holds, by kind.
+        public let memory: PlannedMemory
         /// Bytes of the pool arena (gradients, short-lived forward values, scratchpads).
         public var poolBytes: Int { builder.poolBytes }
         /// The most pool memories alive at one time.
@@ -65,7 +67,8 @@ public final class PlannedNetwork {
             (forwardOps + backwardOps).reduce(0) { if case .primitive = $1 { return $0 + 1 } else { return $0 } }
         }
 
-        init(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?, builder: PlanBuilder) {
+        init(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?, builder: PlanBuilder, hostBytes: Int) {
+            memory = PlannedMemory(kept: builder.activationBytes - builder.poolBytes, pool: builder.poolBytes, host: hostBytes)
             self.input = input
             self.output = output
             self.outputGradient = outputGradient
@@ -83,8 +86,27 @@ public final class PlannedNetwork {
     public func compiled(inputShape: [Int], training: Bool) throws -> CompiledPass {
         let key = ShapeKey(shape: inputShape, training: training)
         if let p = passes[key] { return p }
-        let b = PlanBuilder(training: training, convolutionAlgorithm: convolutionAlgorithm)
-        let inputTensor = Tensor(shape: inputShape)
+        let pass = try plan(inputShape: inputShape, training: training, measuring: false)
+        passes[key] = pass
+        return pass
+    }
+
+    /// The memory the compiled pass for this shape would hold, found by planning it without
+    /// allocating its activations, arena or plain tensors (the primitives are created, not run).
+    public func plannedMemory(inputShape: [Int], training: Bool) throws -> PlannedMemory {
+        if let p = passes[ShapeKey(shape: inputShape, training: training)] { return p.memory }
+        return try plan(inputShape: inputShape, training: training, measuring: true).memory
+    }
+
+    /// Plans a pass; a measuring one gets placeholder tensors and must never run.
+    private func plan(inputShape: [Int], training: Bool, measuring: Bool) throws -> CompiledPass {
+        let b = PlanBuilder(training: training, convolutionAlgorithm: convolutionAlgorithm, measuring: measuring)
+        var hostBytes = 0
+        func hostTensor(_ shape: [Int]) -> Tensor {
+            hostBytes += shape.reduce(1, *) * MemoryLayout<Float>.stride
+            return Tensor(shape: measuring ? [0] : shape)
+        }
+        let inputTensor = hostTensor(inputShape)
         let input = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(inputTensor.data), owner: inputTensor)
         var x = input
         var rebuilt: RebuiltValue? = nil
@@ -109,7 +131,7 @@ public final class PlannedNetwork {
         precondition(rebuilt == nil, "PlannedNetwork: the last layer left its output in pool memory")
         let outShape = x.desc.dims
         let tensorShape = flattensOutput ? [outShape[0], outShape.dropFirst().reduce(1, *)] : outShape
-        let output = Tensor(shape: tensorShape)
+        let output = hostTensor(tensorShape)
         let outMem = Memory(.plain(outShape), pointer: UnsafeMutableRawPointer(output.data), owner: output)
         let last = x
         if last.desc == outMem.desc {
@@ -119,7 +141,7 @@ public final class PlannedNetwork {
             r.bind([(Arg.src, last), (Arg.dst, outMem)])
             b.forward(r)
         }
-        let outputGradient = Tensor(shape: tensorShape)
+        let outputGradient = hostTensor(tensorShape)
         var inputGradient: Tensor?
         if training {
             let dy = Memory(.plain(outShape), pointer: UnsafeMutableRawPointer(outputGradient.data), owner: outputGradient)
@@ -129,7 +151,7 @@ public final class PlannedNetwork {
                 g = try planner(gin, b)
             }
             if producesInputGradient, let g {
-                let dx = Tensor(shape: inputShape)
+                let dx = hostTensor(inputShape)
                 let dxMem = Memory(.plain(inputShape), pointer: UnsafeMutableRawPointer(dx.data), owner: dx)
                 let r = try Primitive(reorderFrom: g.desc, to: dxMem.desc)
                 r.bind([(Arg.src, g), (Arg.dst, dxMem)])
@@ -139,10 +161,8 @@ public final class PlannedNetwork {
             if let g { b.release(g) }
         }
         b.finish()
-        let pass = CompiledPass(input: inputTensor, output: output, outputGradient: outputGradient,
-                                inputGradient: inputGradient, builder: b)
-        passes[key] = pass
-        return pass
+        return CompiledPass(input: inputTensor, output: output, outputGradient: outputGradient,
+                            inputGradient: inputGradient, builder: b, hostBytes: hostBytes)
     }
 
     /// Forgets every compiled pass (frees their memory).

@@ -10,17 +10,17 @@ import TensorCore
 
 /// The result of `AugmentBenchmark.run` (JSON keys as the PyTorch script's output).
 struct AugmentBenchmarkResult: Codable, Sendable, Equatable {
-var size: Int
-var threads: Int
-var imagesPerPass: Int
-var repeats: Int
-var views: Int
+    var size: Int
+    var threads: Int
+    var imagesPerPass: Int
+    var repeats: Int
+    var views: Int
     /// Median over the timed passes of views rendered per second.
-var viewsPerSecond: Double
-var viewsPerSecondMin: Double
-var viewsPerSecondMax: Double
+    var viewsPerSecond: Double
+    var viewsPerSecondMin: Double
+    var viewsPerSecondMax: Double
     /// Microseconds per view at the median rate.
-var microsecondsPerView: Double
+    var microsecondsPerView: Double
 
     enum CodingKeys: String, CodingKey {
         case size, threads, repeats, views
@@ -37,9 +37,9 @@ enum AugmentBenchmark {
     /// cyclically), `repeats` passes, batches of `batchSize` images. `config` defaults to the CIFAR
     /// recipe at `size` (the PyTorch script's transform: crop, flip, jitter s 0.5 with p 0.8,
     /// grayscale 0.2, no blur), normalised to Float32.
-static func run(dataset: any ImageDataset, size: Int, threads: Int, images: Int, repeats: Int,
-                           config: AugmentationConfig? = nil, batchSize: Int = 256,
-                           seed: UInt64 = 0) throws -> AugmentBenchmarkResult {
+    static func run(dataset: any ImageDataset, size: Int, threads: Int, images: Int, repeats: Int,
+                    config: AugmentationConfig? = nil, batchSize: Int = 256,
+                    seed: UInt64 = 0) throws -> AugmentBenchmarkResult {
         guard dataset.count >= 1 else {
             throw DataLoaderError.invalidOption(name: "dataset", value: dataset.name, expected: "at least 1 image")
         }

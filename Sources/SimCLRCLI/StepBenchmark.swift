@@ -9,30 +9,35 @@ import SimCLR
 import TensorCore
 
 struct StepBenchmark {
-var depth: ResNetConfig.Depth = .resnet18
-var stem: ResNetConfig.Stem = .cifar
-var width: Double = 1.0
-var batch: Int = 256
-var imageSize: Int = 32
-var steps: Int = 10
-var warmup: Int = 2
-var threads: Int = 0
-var temperature: Float = 0.5
-var seed: UInt64 = 0
-var convolutionAlgorithm: ConvolutionAlgorithm = .auto
+    var depth: ResNetConfig.Depth = .resnet18
+    var stem: ResNetConfig.Stem = .cifar
+    var width: Double = 1.0
+    var batch: Int = 256
+    var imageSize: Int = 32
+    var steps: Int = 10
+    var warmup: Int = 2
+    var threads: Int = 0
+    var temperature: Float = 0.5
+    var seed: UInt64 = 0
+    var convolutionAlgorithm: ConvolutionAlgorithm = .auto
 
-init() {}
+    init() {}
 
     /// Runs the benchmark and returns the JSON fields (ordered like the reference's).
-func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
+    func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
         ComputeThreads.set(threads)
         let rssStart = peakRSSMiB()
+        let residentAtStart = MemoryBudget.residentBytes()
         let model = SimCLRModel(encoder: ResNetConfig(depth: depth, stem: stem, width: width),
                                 head: ProjectionHeadConfig(), seed: seed)
         model.encoder.convolutionAlgorithm = convolutionAlgorithm
         let loss = try NTXentLoss(temperature: temperature, views: 2)
         let lr = 0.3 * Float(batch) / 256
         let optimizer = try SGD(parameters: model.parameters, momentum: 0.9, weightDecay: 1e-6)
+        var estimate = try MemoryEstimate.step(model: model, batch: batch, views: 2, imageSize: imageSize, optimizerBuffers: 1,
+                                               checkpointing: false)
+        estimate.process = residentAtStart
+        estimate.batches = 2 * batch * 3 * imageSize * imageSize * MemoryLayout<Float>.stride  // x
         var rng = RandomState(seed: seed &+ 1)
         let x = Tensor(shape: [2 * batch, 3, imageSize, imageSize])
         for i in 0..<x.count { x[i] = rng.normal() }
@@ -77,7 +82,8 @@ func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
             ("images_per_s", r1(Double(images) / median)), ("images_per_s_min", r1(Double(images) / sorted.last!)),
             ("images_per_s_max", r1(Double(images) / sorted.first!)),
             ("achieved_gflops_per_s", r1(3 * fwdFlops * Double(images) / median / 1e9)),
-            ("peak_rss_mib", r1(peakRSSMiB())), ("rss_at_start_mib", r1(rssStart)),
+            ("peak_rss_mib", r1(peakRSSMiB())), ("estimated_peak_mib", r1(Double(estimate.total) / 1_048_576)),
+            ("rss_at_start_mib", r1(rssStart)),
             ("planned_memory_mib", r1(Double(pass.memoryBytes) / 1_048_576)), ("pool_mib", r1(Double(pass.poolBytes) / 1_048_576)),
             ("pool_peak_live", pass.peakLivePoolMemories),
             ("primitives_per_step", pass.primitiveCount),
@@ -88,8 +94,10 @@ func run(progress: ((Int, Int) -> Void)? = nil) throws -> [(String, Any)] {
     }
 }
 
-/// Peak resident set size of this process in MiB (ru_maxrss is in KiB on Linux).
+/// Peak resident set size of this program in MiB: VmHWM, else ru_maxrss (in KiB on Linux; it
+/// includes the parent's peak when this process was spawned by a larger one).
 func peakRSSMiB() -> Double {
+    if let bytes = MemoryBudget.peakResidentBytes() { return Double(bytes) / 1_048_576 }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024

@@ -28,7 +28,14 @@ struct TrainCommand: ParsableCommand {
             Run folder (--out): config.yaml, metrics.jsonl, tb/
             (TensorBoard), checkpoints/, curves.png, summary.json.
             Re-running into a folder that holds a checkpoint continues
-            from it; --resume makes that required.
+            from it; --resume makes that required. One process at a time
+            trains into a folder (a second one is refused).
+
+            Ctrl-C or SIGTERM: the run finishes its step, writes a
+            checkpoint, curves.png and summary.json, prints how to resume
+            and exits with 130 / 143; a second Ctrl-C stops at once (the
+            last complete checkpoint is kept). A batch whose estimated
+            memory exceeds what is available is refused before training.
             """)
 
     @Option(help: "YAML file of settings (flags override it).") var config: String?
@@ -78,6 +85,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("log-interval"), help: "Metrics line every N steps (default \(D.runtime.logInterval); 0: per epoch).") var logInterval: Int?
     @Option(name: .customLong("checkpoint-interval"), help: "Checkpoint every K epochs, and at the end (default \(D.runtime.checkpointInterval)).")
     var checkpointInterval: Int?
+    @Option(name: .customLong("checkpoint-steps"), help: "Also a checkpoint every K steps, mid-epoch too (default \(D.runtime.checkpointSteps): off).")
+    var checkpointSteps: Int?
     @Option(name: .customLong("keep-checkpoints"), help: "Checkpoints kept (default \(D.runtime.keepCheckpoints)).") var keepCheckpoints: Int?
     @Option(name: .customLong("knn-interval"), help: "kNN monitor every K epochs on the labelled split (default \(D.runtime.knnInterval); 0: off).")
     var knnInterval: Int?
@@ -117,6 +126,7 @@ struct TrainCommand: ParsableCommand {
         put("prefetch", prefetch)
         put("log_interval", logInterval)
         put("checkpoint_interval", checkpointInterval)
+        put("checkpoint_steps", checkpointSteps)
         put("keep_checkpoints", keepCheckpoints)
         put("knn_interval", knnInterval)
         put("knn_k", knnK)
@@ -157,6 +167,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = Trainer(config: c, folder: RunFolder(URL(fileURLWithPath: out)))
         trainer.requireResume = resume
         trainer.showProgress = !quiet
+        trainer.stopsOnSignals = true
         if let k = debugKillAfterStep {
             trainer.afterStep = { step in if step == k { kill(getpid(), SIGKILL) } }
         }
@@ -175,5 +186,10 @@ struct TrainCommand: ParsableCommand {
         print("  checkpoint     \(s.lastCheckpoint ?? "-")")
         print("  metrics        \(folder.metrics.path)")
         print("  curves         \(folder.curves.path)")
+        if let signal = s.stopSignal {
+            print("  stopped        by \(signal.name) before the end (summary.json: completed false); the checkpoint above holds the last step")
+            print("  resume with    simclr train --out \(folder.url.path) --resume")
+            throw ExitCode(signal.exitCode)
+        }
     }
 }

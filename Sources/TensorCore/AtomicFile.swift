@@ -39,6 +39,9 @@ public struct AtomicFileSink {
 
     /// Appends `bytes` to the new file (retrying short and interrupted writes).
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let injected = FaultPoint.atomicWrite.pass() {
+            throw AtomicFileError(path: targetPath, step: "write to \(temporaryPath)", reason: String(cString: strerror(injected)))
+        }
         var done = 0
         while done < bytes.count {
             let n = systemWrite(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
@@ -107,6 +110,10 @@ public enum AtomicFile {
         }
 
         try beforeRename?()
+        if let injected = FaultPoint.atomicRename.pass() {
+            unlink(temporary.path)
+            throw AtomicFileError(path: target.path, step: "rename \(temporary.path) over it", reason: String(cString: strerror(injected)))
+        }
 
         guard rename(temporary.path, target.path) == 0 else {
             let reason = lastError()
@@ -130,4 +137,19 @@ public enum AtomicFile {
     }
 
     static func lastError() -> String { String(cString: strerror(errno)) }
+
+    /// Deletes the temporary files in `directory` that a writer killed in mid-write left behind
+    /// (`.<name>.tmp-<pid>-<random>` of a process that no longer exists). Returns their names.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(".") {
+            guard let range = name.range(of: ".tmp-", options: .backwards) else { continue }
+            guard let pid = name[range.upperBound...].split(separator: "-").first.flatMap({ Int32($0) }), pid > 0 else { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }  // its writer may still be at work
+            if unlink(directory.appendingPathComponent(name).path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
 }

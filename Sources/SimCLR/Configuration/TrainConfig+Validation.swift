@@ -63,6 +63,7 @@ extension RuntimeSettings {
         guard prefetch >= 1 else { throw bad("prefetch", prefetch, "an integer >= 1") }
         guard logInterval >= 0 else { throw bad("log_interval", logInterval, "an integer >= 0 (0: per epoch only)") }
         guard checkpointInterval >= 1 else { throw bad("checkpoint_interval", checkpointInterval, "an integer >= 1 (epochs)") }
+        guard checkpointSteps >= 0 else { throw bad("checkpoint_steps", checkpointSteps, "an integer >= 0 (steps; 0: off)") }
         guard keepCheckpoints >= 1 else { throw bad("keep_checkpoints", keepCheckpoints, "an integer >= 1") }
         guard knnInterval >= 0 else { throw bad("knn_interval", knnInterval, "an integer >= 0 (0: off)") }
         guard knnK >= 1 else { throw bad("knn_k", knnK, "an integer >= 1") }

@@ -133,6 +133,8 @@ public struct RuntimeSettings: Codable, Equatable, Sendable {
     public var logInterval: Int = 50
     /// A checkpoint every K epochs (and always at the end).
     public var checkpointInterval: Int = 1
+    /// Also a checkpoint every K steps, inside epochs too (0: off).
+    public var checkpointSteps: Int = 0
     /// Checkpoints kept in the run folder.
     public var keepCheckpoints: Int = 3
     /// kNN monitor every K epochs on the labelled evaluation split (0: off).
@@ -143,7 +145,7 @@ public struct RuntimeSettings: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case seed, threads, prefetch
         case convAlgorithm = "conv_algorithm", loaderThreads = "loader_threads", logInterval = "log_interval"
-        case checkpointInterval = "checkpoint_interval", keepCheckpoints = "keep_checkpoints", knnInterval = "knn_interval"
+        case checkpointInterval = "checkpoint_interval", checkpointSteps = "checkpoint_steps", keepCheckpoints = "keep_checkpoints", knnInterval = "knn_interval"
         case knnK = "knn_k", knnTemperature = "knn_temperature"
     }
 

@@ -35,9 +35,10 @@ public enum FeatureExtraction {
     ///   - batchSize: images per forward pass (memory grows with it).
     ///   - loaderThreads: threads decoding / normalising images ahead of the encoder.
     ///   - progress: called with (images done, total) after each batch.
+    ///   - isCancelled: asked before each batch; true stops the extraction with `CancellationError`.
     public static func extract(
         encoder: ResNet, dataset: any ImageDataset, augmentation: AugmentationConfig, batchSize: Int = 256,
-        loaderThreads: Int = 1, progress: ((Int, Int) -> Void)? = nil
+        loaderThreads: Int = 1, progress: ((Int, Int) -> Void)? = nil, isCancelled: (() -> Bool)? = nil
     ) throws -> ExtractedFeatures {
         let pipeline = try AugmentationPipeline(augmentation)
         let loader = try DataLoader(
@@ -49,6 +50,7 @@ public enum FeatureExtraction {
         var labels = [Int?](repeating: nil, count: dataset.count)
         var done = 0
         while let batch = try loader.next() {
+            if isCancelled?() == true { throw CancellationError() }
             let h = try encoder.forward(batch.images, training: false)
             precondition(h.shape == [batch.count, d], "encoder output \(h.shape) for \(batch.count) images")
             for (row, index) in batch.indices.enumerated() {
@@ -78,9 +80,11 @@ public enum FeatureExtraction {
     /// h of a training split and of an evaluation split, with the same encoder and view settings.
     public static func extract(
         encoder: ResNet, train: any ImageDataset, eval: any ImageDataset, augmentation: AugmentationConfig,
-        batchSize: Int = 256, loaderThreads: Int = 1
+        batchSize: Int = 256, loaderThreads: Int = 1, isCancelled: (() -> Bool)? = nil
     ) throws -> (train: ExtractedFeatures, eval: ExtractedFeatures) {
-        (try extract(encoder: encoder, dataset: train, augmentation: augmentation, batchSize: batchSize, loaderThreads: loaderThreads),
-         try extract(encoder: encoder, dataset: eval, augmentation: augmentation, batchSize: batchSize, loaderThreads: loaderThreads))
+        (try extract(encoder: encoder, dataset: train, augmentation: augmentation, batchSize: batchSize, loaderThreads: loaderThreads,
+                     isCancelled: isCancelled),
+         try extract(encoder: encoder, dataset: eval, augmentation: augmentation, batchSize: batchSize, loaderThreads: loaderThreads,
+                     isCancelled: isCancelled))
     }
 }

@@ -15,12 +15,13 @@ public struct KNNOptions: Sendable, Equatable {
 
 public enum KNNEvaluation {
     /// Top-1 / top-5 (percent) of `queries` voted by their nearest `bank` images in h.
+    /// `isCancelled` is asked before each batch of the extraction (true: `CancellationError`).
     public static func run(
         encoder: ResNet, bank: any ImageDataset, queries: any ImageDataset, augmentation: AugmentationConfig,
-        options: KNNOptions = KNNOptions(), batchSize: Int = 256, loaderThreads: Int = 1
+        options: KNNOptions = KNNOptions(), batchSize: Int = 256, loaderThreads: Int = 1, isCancelled: (() -> Bool)? = nil
     ) throws -> ClassificationAccuracy {
         let f = try FeatureExtraction.extract(encoder: encoder, train: bank, eval: queries, augmentation: augmentation,
-                                              batchSize: batchSize, loaderThreads: loaderThreads)
+                                              batchSize: batchSize, loaderThreads: loaderThreads, isCancelled: isCancelled)
         return try run(bank: f.train, queries: f.eval, options: options)
     }
 

@@ -244,8 +244,13 @@ public final class MetricsLogWriter {
     /// Writes `record` as one line (a single write call, so the line reaches the file at once).
     public func append(_ record: MetricsRecord) throws {
         guard let handle else { throw MetricsLogError.writeFailed(url.path, "the log is closed") }
+        let line = Data((record.jsonLine + "\n").utf8)
+        if FaultPoint.metricsLine.isKillDue() {  // a crash in mid-write: a torn line
+            try? handle.write(contentsOf: line.prefix(line.count / 2))
+            FaultInjection.killProcess()
+        }
         do {
-            try handle.write(contentsOf: Data((record.jsonLine + "\n").utf8))
+            try handle.write(contentsOf: line)
         } catch {
             throw MetricsLogError.writeFailed(url.path, error.localizedDescription)
         }

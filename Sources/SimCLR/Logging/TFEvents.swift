@@ -177,6 +177,20 @@ public final class TFEventsWriter {
         try flush()
     }
 
+    /// Continues the existing event file `url` (its events are kept; new ones are appended).
+    init(appendingTo url: URL, flushInterval: TimeInterval = 10, flushEvery: Int = 100) throws {
+        self.url = url
+        self.flushInterval = flushInterval
+        self.flushEvery = max(1, flushEvery)
+        guard let h = FileHandle(forWritingAtPath: url.path) else { throw TFEventsError.cannotCreate(url.path, "open failed") }
+        do {
+            try h.seekToEnd()
+        } catch {
+            throw TFEventsError.cannotCreate(url.path, error.localizedDescription)
+        }
+        handle = h
+    }
+
     deinit { try? close() }
 
     /// Appends one event (buffered).
@@ -206,6 +220,10 @@ public final class TFEventsWriter {
     public func flush() throws {
         guard let handle else { return }
         if !pending.isEmpty {
+            if FaultPoint.eventsFlush.isKillDue() {  // a crash in mid-write: half of the records reach the file
+                try? handle.write(contentsOf: pending.prefix(pending.count / 2))
+                FaultInjection.killProcess()
+            }
             do {
                 try handle.write(contentsOf: pending)
             } catch {
@@ -246,7 +264,27 @@ public enum TFRecord {
     /// Splits `bytes` into record payloads after checking both CRCs of each; `path` names the
     /// source in errors. Returns (byte offset of the record, payload) pairs.
     public static func records(_ bytes: [UInt8], path: String = "<memory>") throws -> [(offset: Int, data: [UInt8])] {
-        var out: [(Int, [UInt8])] = []
+        let s = scan(bytes, path: path)
+        if let error = s.error { throw error }
+        return s.records
+    }
+
+    /// The records of `bytes` up to the first damaged one, and the error that stopped the scan
+    /// (nil when every byte belongs to a valid record). A file cut by a crash mid-write keeps its
+    /// complete records this way.
+    public static func scan(_ bytes: [UInt8], path: String = "<memory>")
+        -> (records: [(offset: Int, data: [UInt8])], error: TFEventsError?)
+    {
+        var out: [(offset: Int, data: [UInt8])] = []
+        do {
+            try scan(bytes, path: path) { out.append(($0, $1)) }
+            return (out, nil)
+        } catch {
+            return (out, error as? TFEventsError)
+        }
+    }
+
+    private static func scan(_ bytes: [UInt8], path: String, _ record: (Int, [UInt8]) -> Void) throws {
         var pos = 0
         func le(_ at: Int, _ n: Int) -> UInt64 {
             var v: UInt64 = 0
@@ -273,10 +311,9 @@ public enum TFRecord {
             guard storedDataCRC == dataCRC else {
                 throw TFEventsError.dataCRCMismatch(path, offset: pos, stored: storedDataCRC, computed: dataCRC)
             }
-            out.append((pos, Array(bytes[start..<end])))
+            record(pos, Array(bytes[start..<end]))
             pos = end + 4
         }
-        return out
     }
 }
 

@@ -7,6 +7,10 @@
 // and the loader's shuffles and views are functions of (seed, epoch, image index) alone
 // (DataLoader), so restarting the loader at (epoch, step) reproduces the exact batches.
 //
+// Names: `checkpoint-epochNNNN` at the end of epoch NNNN, `checkpoint-epochNNNN-stepSSSSSSSS`
+// for one written at global step SSSSSSSS inside epoch NNNN (`--checkpoint-steps`, a stop
+// signal); the names sort in training order.
+//
 // Files are written with AtomicFile (temporary file, fsync, rename, directory fsync); the `last`
 // pointer file is replaced the same way only after the checkpoint it names is complete, and old
 // checkpoints are pruned last. A crash at any instant therefore leaves a loadable checkpoint.
@@ -18,6 +22,8 @@ public enum CheckpointError: LocalizedError, Equatable {
     case notACheckpoint(path: String, reason: String)
     case noCheckpoint(path: String)
     case mismatch(path: String, flag: String, checkpoint: String, requested: String)
+    /// Writing a new checkpoint failed; `previous` (if any) is still the last one.
+    case writeFailed(path: String, bytes: Int, freeBytes: Int?, reason: String, previous: String?)
 
     public var errorDescription: String? {
         switch self {
@@ -28,6 +34,11 @@ public enum CheckpointError: LocalizedError, Equatable {
         case let .mismatch(path, flag, checkpoint, requested):
             return "checkpoint \(path) was trained with \(flag) \(checkpoint), but this run asks for \(flag) \(requested); "
                 + "use the same value or another --out folder"
+        case let .writeFailed(path, bytes, free, reason, previous):
+            return "cannot write checkpoint \(path): \(reason); it needs \(ByteCount(bytes))"
+                + (free.map { ", \(ByteCount($0)) are free there" } ?? "") + ". "
+                + (previous.map { "The previous checkpoint is kept: \($0). " } ?? "No earlier checkpoint exists. ")
+                + "Free some space (or lift the limit), then run the same command again to resume."
         }
     }
 }
@@ -41,6 +52,8 @@ public struct CheckpointInfo: Sendable {
     public var step: Int
     /// The run's configuration.
     public var config: TrainConfig
+    /// Steps per epoch and open metrics windows (nil in checkpoints written before they were recorded).
+    public var progress: RunProgress? = nil
 }
 
 public enum Checkpoint {
@@ -54,39 +67,63 @@ public enum Checkpoint {
     /// "checkpoint-epoch0005.safetensors".
     public static func fileName(epoch: Int) -> String { String(format: "checkpoint-epoch%04d.safetensors", epoch) }
 
+    /// The name of a checkpoint taken after global step `step`: `fileName(epoch:)` at an epoch's
+    /// end, else "checkpoint-epoch0003-step00000010.safetensors" (step 10, inside epoch 3).
+    public static func fileName(step: Int, stepsPerEpoch spe: Int) -> String {
+        if step % spe == 0 { return fileName(epoch: step / spe) }
+        return String(format: "checkpoint-epoch%04d-step%08d.safetensors", step / spe + 1, step)
+    }
+
     /// The records and metadata of a checkpoint (for `save`, and for tests of the write protocol).
     public static func contents(
-        model: SimCLRModel, optimizer: any Optimizer, config: TrainConfig, epoch: Int, step: Int
+        model: SimCLRModel, optimizer: any Optimizer, config: TrainConfig, epoch: Int, step: Int, progress: RunProgress? = nil
     ) -> (records: [SafeTensors.Record], metadata: [String: String]) {
         let state = optimizer.state()
         var extra: [String: Tensor] = [:]
         for (k, v) in state { extra["optimizer." + k] = v }
         let configJSON = config.json()
-        let metadata = [
+        var metadata = [
             "format": format, "epoch": String(epoch), "step": String(step), "seed": String(config.runtime.seed),
             "optimizer": config.optimization.optimizer.rawValue, "arch": config.model.arch.rawValue, "config": configJSON,
         ]
+        if let progress { metadata[RunProgress.metadataKey] = progress.json }
         return (SafeTensors.records(parameters: model.parameters, buffers: model.buffers, extra: extra), metadata)
     }
 
     /// Writes a checkpoint atomically to `url`.
     public static func save(
-        model: SimCLRModel, optimizer: any Optimizer, config: TrainConfig, epoch: Int, step: Int, to url: URL
+        model: SimCLRModel, optimizer: any Optimizer, config: TrainConfig, epoch: Int, step: Int, progress: RunProgress? = nil,
+        to url: URL
     ) throws {
-        let c = contents(model: model, optimizer: optimizer, config: config, epoch: epoch, step: step)
-        try SafeTensors.write(c.records, metadata: c.metadata, to: url)
+        let c = contents(model: model, optimizer: optimizer, config: config, epoch: epoch, step: step, progress: progress)
+        do {
+            try SafeTensors.write(c.records, metadata: c.metadata, to: url)
+        } catch let error as AtomicFileError {
+            throw writeFailure(error, url: url, bytes: (try? SafeTensors.fileSize(c.records, metadata: c.metadata)) ?? 0)
+        }
     }
 
-    /// Saves `checkpoint-epochNNNN` in `directory`, then points `last` at it, then deletes all
-    /// but the newest `keep` checkpoints. Returns the new file.
+    /// Saves the checkpoint of `step` in `directory` (named by `fileName(step:stepsPerEpoch:)`
+    /// with the progress's steps per epoch, else `fileName(epoch:)`), then points `last` at it,
+    /// then deletes all but the newest `keep` checkpoints. Returns the new file. If a write
+    /// fails, `last` still names the previous checkpoint and the error says so.
     @discardableResult
     public static func saveAndRotate(
-        model: SimCLRModel, optimizer: any Optimizer, config: TrainConfig, epoch: Int, step: Int,
+        model: SimCLRModel, optimizer: any Optimizer, config: TrainConfig, epoch: Int, step: Int, progress: RunProgress? = nil,
         in directory: URL, keep: Int
     ) throws -> URL {
-        let url = directory.appendingPathComponent(fileName(epoch: epoch))
-        try save(model: model, optimizer: optimizer, config: config, epoch: epoch, step: step, to: url)
-        try AtomicFile.write(Data((url.lastPathComponent + "\n").utf8), to: directory.appendingPathComponent(pointerName))
+        let name = progress.map { fileName(step: step, stepsPerEpoch: $0.stepsPerEpoch) } ?? fileName(epoch: epoch)
+        let url = directory.appendingPathComponent(name)
+        try save(model: model, optimizer: optimizer, config: config, epoch: epoch, step: step, progress: progress, to: url)
+        _ = FaultPoint.checkpointPointer.pass()
+        let pointer = Data((url.lastPathComponent + "\n").utf8)
+        do {
+            try AtomicFile.write(pointer, to: directory.appendingPathComponent(pointerName))
+        } catch let error as AtomicFileError {
+            try? FileManager.default.removeItem(at: url)  // all or nothing: the previous checkpoint stays the last
+            throw writeFailure(error, url: directory.appendingPathComponent(pointerName), bytes: pointer.count)
+        }
+        _ = FaultPoint.checkpointPrune.pass()
         let all = files(in: directory)
         for old in all.dropLast(max(keep, 1)) where old.lastPathComponent != url.lastPathComponent {
             try? FileManager.default.removeItem(at: old)
@@ -145,7 +182,14 @@ public enum Checkpoint {
         else {
             throw CheckpointError.notACheckpoint(path: url.path, reason: "metadata 'config' missing or unreadable")
         }
-        return CheckpointInfo(url: url, epoch: epoch, step: step, config: config)
+        var progress: RunProgress?
+        if let text = m[RunProgress.metadataKey] {
+            guard let p = RunProgress(json: text) else {
+                throw CheckpointError.notACheckpoint(path: url.path, reason: "metadata 'progress' unreadable")
+            }
+            progress = p
+        }
+        return CheckpointInfo(url: url, epoch: epoch, step: step, config: config, progress: progress)
     }
 
     /// Refuses a checkpoint whose architecture or optimizer differs from `config`'s, naming the flag.

@@ -6,6 +6,7 @@
 //     DIR/checkpoints/checkpoint-epochNNNN.safetensors, DIR/checkpoints/last
 //     DIR/curves.png                      loss and accuracy against step (at the end)
 //     DIR/summary.json                    the end-of-run summary
+//     DIR/.lock                           held by the process training into the folder (RunFolderLock)
 
 import Foundation
 
@@ -27,6 +28,11 @@ public struct RunFolder: Sendable {
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
     public var curves: URL { url.appendingPathComponent("curves.png") }
     public var summary: URL { url.appendingPathComponent("summary.json") }
+
+    /// Removes the temporary files that writers killed in mid-write left (see `AtomicFile`).
+    public func removeStaleTemporaries() {
+        for directory in [url, checkpoints, tensorboard] { AtomicFile.removeStaleTemporaries(in: directory) }
+    }
 
     /// The newest loadable checkpoint of the run, if any.
     public var latestCheckpoint: URL? { Checkpoint.latest(in: checkpoints) }

@@ -21,8 +21,14 @@ public struct TrainSummary: Codable, Sendable {
     public var knnTop1: Double?
     public var knnTop5: Double?
     public var lastCheckpoint: String?
-    /// False when stopped early by the `stopAfterStep` test hook.
+    /// False when the run stopped before its last step (a stop signal, a failed checkpoint
+    /// write, the `stopAfterStep` test hook).
     public var completed: Bool
+    /// Why the run stopped early: "SIGINT", "SIGTERM", "checkpoint write failed"; nil otherwise.
+    public var stoppedBy: String? = nil
+
+    /// The signal that stopped the run, if one did.
+    public var stopSignal: StopSignal? { StopSignal.allCases.first { $0.name == stoppedBy } }
 
     /// The JSON of summary.json (snake_case keys, sorted, indented).
     func json() throws -> Data {

@@ -14,8 +14,15 @@
 // step) and, its randomness being a function of (seed, epoch, image), replays the same batches,
 // so the resumed run ends with the same bits as an uninterrupted one (same threads, same machine).
 //
-// `Trainer.run()` is the sequence: check settings and data, find the checkpoint to resume from,
-// prepare the folder, then `TrainingRun` restores or initialises the model and trains epoch by epoch.
+// Checkpoints may also be taken every K steps (`checkpoint_steps`); a resume from one inside an
+// epoch is bit-identical too. Stopping: SIGINT / SIGTERM stop after the step with a checkpoint
+// (`stopsOnSignals`, see StopSignals); a SIGKILL at any instant leaves loadable files
+// (scripts/chaos.sh proves it). One process trains into a folder at a time (RunFolderLock), and a
+// batch whose estimated memory exceeds what is available is refused before training (MemoryEstimate).
+//
+// `Trainer.run()` is the sequence: check settings and data, lock the folder, find the checkpoint
+// to resume from, prepare the folder, then `TrainingRun` checks the memory, restores or
+// initialises the model and trains epoch by epoch.
 import Foundation
 
 /// Trains a SimCLR model on any `ImageDataset` into a run folder.
@@ -35,6 +42,11 @@ public final class Trainer {
     public var stopAfterStep: Int?
     /// Called after each completed step (its logs and checkpoint written) with the global step count.
     public var afterStep: ((Int) -> Void)?
+    /// Stop cleanly on SIGINT / SIGTERM (checkpoint, curves, summary; see `StopSignals`); the
+    /// handlers are installed only while the run trains. Off by default for library callers.
+    public var stopsOnSignals = false
+    /// The memory the run may use (nil: no check); the default reads the machine's and the cgroup's.
+    public var memoryBudget: () -> MemoryBudget? = { MemoryBudget.current() }
     /// The model after `run()`.
     public private(set) var model: SimCLRModel?
 
@@ -52,10 +64,16 @@ public final class Trainer {
         ComputeThreads.set(config.runtime.threads)
         let data = try self.data ?? TrainingData.open(config, showProgress: showProgress)
         let stepsPerEpoch = try self.stepsPerEpoch(of: data.train)
+        let early = try RunFolderLock.ifFolderExists(folder)  // before reading what another run may be writing
         let resume = try checkpointToResume()
         try folder.prepare()
+        let lock = try early ?? RunFolderLock(folder)
+        defer { lock.release() }
+        folder.removeStaleTemporaries()
         let run = try TrainingRun(trainer: self, data: data, stepsPerEpoch: stepsPerEpoch, resume: resume)
         model = run.model
+        let signals = stopsOnSignals ? StopSignals() : nil
+        defer { signals?.restore() }
         return try run.execute()
     }
 

@@ -6,6 +6,9 @@ public enum TrainingError: LocalizedError, Equatable {
     case nonFiniteLoss(step: Int, epoch: Int, value: Float, lastCheckpoint: String?)
     case checkpointDoesNotFit(path: String, step: Int, stepsPerEpoch: Int)
     case datasetTooSmall(name: String, count: Int, batchSize: Int)
+    case runFolderBusy(path: String, pid: Int32?)
+    case batchDoesNotFitInMemory(batchSize: Int, needed: Int, total: Int, breakdown: String, available: Int, source: String,
+                                 largestBatch: Int?)
 
     public var errorDescription: String? {
         switch self {
@@ -14,10 +17,19 @@ public enum TrainingError: LocalizedError, Equatable {
                 + "(try a lower --lr, a higher --temperature or warmup). "
                 + (checkpoint.map { "The last good checkpoint is kept: \($0)" } ?? "No checkpoint had been written yet.")
         case let .checkpointDoesNotFit(path, step, spe):
-            return "checkpoint \(path) is at step \(step), which is not an epoch boundary of this run's \(spe) steps per "
-                + "epoch: the dataset size or --batch-size changed since it was written"
+            return "checkpoint \(path) (step \(step)) was written by a run with another number of steps per epoch than "
+                + "this run's \(spe): the dataset size or --batch-size changed since it was written"
         case let .datasetTooSmall(name, count, batchSize):
             return "--batch-size \(batchSize) is not allowed: expected at most the \(count) images of \(name)"
+        case let .runFolderBusy(path, pid):
+            return "--out \(path): another simclr train " + (pid.map { "(pid \($0)) " } ?? "")
+                + "is training into this folder; wait for it to finish, stop it" + (pid.map { " (kill -INT \($0))" } ?? "")
+                + ", or use another --out folder"
+        case let .batchDoesNotFitInMemory(batchSize, needed, total, breakdown, available, source, largest):
+            return "--batch-size \(batchSize) does not fit in memory: training would need about \(ByteCount(needed)) more "
+                + "(a peak of \(ByteCount(total)): \(breakdown)), but only \(ByteCount(available)) are available (\(source)). "
+                + (largest.map { "The largest batch that fits is about \($0): use --batch-size \($0) or less, or a smaller --image-size or --width" }
+                    ?? "Not even --batch-size 2 fits: use a smaller --image-size or --width, or free memory")
         }
     }
 }

@@ -1,7 +1,8 @@
 // One execution of `Trainer.run()`: the model, optimizer, loader and logs of a run, restored
 // from a checkpoint or freshly initialised, then trained step by step. The steps, each a
 // method: restore or initialise, open the logs, train a step, log a window, end an epoch
-// (kNN monitor, checkpoint), finish (curves, summary).
+// (kNN monitor, checkpoint), finish (curves, summary). Extensions: +Memory (refuse a batch that
+// cannot fit), +Checkpoints (every K steps, progress, failed writes), +Signals (SIGINT / SIGTERM).
 import Foundation
 
 final class TrainingRun {
@@ -20,6 +21,8 @@ final class TrainingRun {
     /// Global optimizer steps done.
     var step: Int
     var lastCheckpoint: URL?
+    /// The step of the newest checkpoint (nil before the first).
+    var checkpointStep: Int?
     let metrics: MetricsLogWriter
     let events: TFEventsWriter
     let loader: DataLoader
@@ -35,6 +38,7 @@ final class TrainingRun {
     /// and starts the loader at the first step to train.
     init(trainer: Trainer, data: TrainingData, stepsPerEpoch spe: Int, resume: CheckpointInfo?) throws {
         let c = trainer.config
+        let residentBeforeModel = MemoryBudget.residentBytes()
         config = c
         folder = trainer.folder
         hooks = trainer
@@ -45,16 +49,19 @@ final class TrainingRun {
         model = SimCLRModel(encoder: c.encoderConfig, head: c.headConfig, seed: c.runtime.seed)
         model.encoder.convolutionAlgorithm = c.runtime.convAlgorithm
         optimizer = try c.optimization.optimizer.make(parameters: model.parameters, settings: c.optimizerSettings)
+        try Self.checkMemory(config: c, model: model, data: data, process: residentBeforeModel, budget: trainer.memoryBudget(),
+                             log: trainer.log)
         schedule = try c.schedule(stepsPerEpoch: spe)
         loss = try NTXentLoss(temperature: Float(c.optimization.temperature), views: c.optimization.views)
         startStep = try Self.restore(resume, into: model, optimizer: optimizer, stepsPerEpoch: spe, totalSteps: totalSteps)
         step = startStep
         lastCheckpoint = resume?.url
+        checkpointStep = resume == nil ? nil : startStep
         if let r = resume { trainer.log("resuming from \(r.url.path) (epoch \(r.epoch), step \(r.step) of \(totalSteps))") }
         try AtomicFile.write(Data(try c.yaml().utf8), to: folder.config)
 
         metrics = try MetricsLogWriter(url: folder.metrics, resume: startStep > 0, keepingStepsThrough: startStep)
-        events = try TFEventsWriter(directory: folder.tensorboard)
+        events = try TFEventsWriter.forRun(directory: folder.tensorboard, keepingStepsThrough: startStep > 0 ? startStep : nil)
         loader = try DataLoader(
             dataset: data.train, pipeline: AugmentationPipeline(c.augmentation),
             options: .init(batchSize: c.optimization.batchSize, mode: .training, seed: c.runtime.seed,
@@ -68,6 +75,7 @@ final class TrainingRun {
             epochs: c.optimization.epochs, stepsPerEpoch: spe, steps: totalSteps, startStep: startStep,
             resumedFrom: resume?.url.path, seconds: 0, imagesPerSecond: 0, dataWaitShare: 0,
             lastCheckpoint: resume?.url.path, completed: false)
+        restoreProgress(resume)
     }
 
     deinit {
@@ -80,9 +88,7 @@ final class TrainingRun {
                         totalSteps: Int) throws -> Int {
         guard let r = resume else { return 0 }
         try Checkpoint.load(r.url, into: model, optimizer: optimizer)
-        guard r.step == r.epoch * spe else {
-            throw TrainingError.checkpointDoesNotFit(path: r.url.path, step: r.step, stepsPerEpoch: spe)
-        }
+        try checkFits(r, stepsPerEpoch: spe)
         return min(r.step, totalSteps)
     }
 
@@ -101,7 +107,9 @@ final class TrainingRun {
             if config.runtime.logInterval > 0 && step % config.runtime.logInterval == 0 { try logWindow(now: now) }
             updateBar(r, now: now)
             if step % stepsPerEpoch == 0 { try endEpoch(now: now) }
+            try checkpointIfDue()
             hooks.afterStep?(step)
+            if let signal = stopRequest() { return try stop(by: signal) }
         }
         return try finish()
     }
@@ -156,8 +164,8 @@ final class TrainingRun {
         summary.finalLoss = rec.loss
         summary.finalTop1 = rec.top1
         let last = epoch == config.optimization.epochs
-        if let splits = data.monitor, epoch % config.runtime.knnInterval == 0 || last {
-            let acc = try knnMonitor(bank: splits.bank, queries: splits.queries)
+        if let splits = data.monitor, epoch % config.runtime.knnInterval == 0 || last,
+           let acc = try knnMonitor(bank: splits.bank, queries: splits.queries) {
             (rec.knnTop1, rec.knnTop5) = (acc.top1, acc.top5)
             (summary.knnTop1, summary.knnTop5) = (acc.top1, acc.top5)
             try events.addScalars([("knn/top1", acc.top1), ("knn/top5", acc.top5)], step: step)
@@ -169,13 +177,15 @@ final class TrainingRun {
         epochWindow = MetricsWindow(start: ProgressBar.monotonicSeconds(), waitAtStart: loader.waitSeconds)
     }
 
-    /// kNN accuracy (percent) of the current encoder, logged.
-    func knnMonitor(bank: any ImageDataset, queries: any ImageDataset) throws -> ClassificationAccuracy {
+    /// kNN accuracy (percent) of the current encoder, logged; nil when a stop signal cut it short.
+    func knnMonitor(bank: any ImageDataset, queries: any ImageDataset) throws -> ClassificationAccuracy? {
         let r = config.runtime
-        let acc = try KNNEvaluation.run(
-            encoder: model.encoder, bank: bank, queries: queries, augmentation: config.augmentation,
-            options: KNNOptions(k: r.knnK, temperature: r.knnTemperature),
-            batchSize: min(512, config.optimization.batchSize * config.optimization.views), loaderThreads: r.loaderThreads)
+        guard let acc = try stoppable({
+            try KNNEvaluation.run(
+                encoder: model.encoder, bank: bank, queries: queries, augmentation: config.augmentation,
+                options: KNNOptions(k: r.knnK, temperature: r.knnTemperature), batchSize: Self.knnBatchSize(config),
+                loaderThreads: r.loaderThreads, isCancelled: knnShouldStop)
+        }) else { return nil }
         hooks.log(String(format: "kNN (k=%d, T=%g) after epoch %d: top-1 %.2f%%, top-5 %.2f%% on %@",
                          r.knnK, r.knnTemperature, epoch, acc.top1, acc.top5, queries.name))
         return acc
@@ -184,9 +194,7 @@ final class TrainingRun {
     /// Writes a checkpoint (atomically) and prunes old ones.
     func checkpoint() throws {
         try events.flush()
-        lastCheckpoint = try Checkpoint.saveAndRotate(
-            model: model, optimizer: optimizer, config: config, epoch: epoch, step: step, in: folder.checkpoints,
-            keep: config.runtime.keepCheckpoints)
+        lastCheckpoint = try saveCheckpoint()
         summary.lastCheckpoint = lastCheckpoint?.path
     }
 
@@ -200,7 +208,7 @@ final class TrainingRun {
         summary.seconds = ProgressBar.monotonicSeconds() - runStart
         summary.imagesPerSecond = trained > 0 ? Double(trained * config.optimization.batchSize) / max(summary.seconds, 1e-9) : 0
         summary.dataWaitShare = summary.seconds > 0 ? loader.waitSeconds / summary.seconds : 0
-        summary.completed = step >= totalSteps
+        summary.completed = step >= totalSteps && summary.stoppedBy == nil
         try LineChart.writeTrainingCurves(try MetricsLog.read(folder.metrics), to: folder.curves)
         try AtomicFile.write(try summary.json(), to: folder.summary)
         return summary

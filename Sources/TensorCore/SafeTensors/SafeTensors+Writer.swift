@@ -30,6 +30,11 @@ extension SafeTensors {
         return out
     }
 
+    /// The size in bytes of the file `encode` or `write` makes of `records` and `metadata`.
+    public static func fileSize(_ records: [Record], metadata: [String: String] = [:]) throws -> Int {
+        try Layout(records, metadata: metadata, path: "<memory>").fileSize
+    }
+
     /// Writes `records` and `metadata` to `url` atomically (see `AtomicFile`), streaming each
     /// tensor's storage to the file without an intermediate copy of the whole file.
     public static func write(_ records: [Record], metadata: [String: String] = [:], to url: URL) throws {
