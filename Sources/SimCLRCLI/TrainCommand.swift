@@ -37,6 +37,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.") var quiet = false
 
     @OptionGroup var data: DatasetOptions
+    @Option(name: .customLong("train-split"),
+            help: "The split pretraining reads (default per dataset, see below; the kNN monitor uses the labelled splits).")
+    var trainSplit: String?
 
     // Model
     @Option(help: "\(Architecture.choicesText) (default \(D.model.arch.rawValue)).") var arch: String?
@@ -90,6 +93,7 @@ struct TrainCommand: ParsableCommand {
     func flagLayer() throws -> ConfigLayer {
         var l = try data.layer().values
         func put(_ key: String, _ value: Any?) { if let value { l[key] = value } }
+        put("train_split", trainSplit?.lowercased())
         put("arch", arch?.lowercased())
         put("stem", stem?.lowercased())
         put("width", width)
@@ -163,7 +167,7 @@ struct TrainCommand: ParsableCommand {
         let s = try trainer.run()
         let folder = RunFolder(URL(fileURLWithPath: out))
         let o = c.optimization
-        print("SimCLR pretraining: \(c.model.arch.rawValue) width \(c.model.width) on \(c.data.dataset.rawValue), \(o.epochs) epochs x \(s.stepsPerEpoch) steps, batch \(o.batchSize) x \(o.views) views")
+        print("SimCLR pretraining: \(c.model.arch.rawValue) width \(c.model.width) on \(c.data.dataset.rawValue) \(c.data.trainSplit), \(o.epochs) epochs x \(s.stepsPerEpoch) steps, batch \(o.batchSize) x \(o.views) views")
         if let from = s.resumedFrom { print("  resumed from   \(from) (step \(s.startStep))") }
         if let l = s.finalLoss, let t = s.finalTop1 {
             print(String(format: "  last epoch     loss %.4f, contrastive top-1 %.3f", l, t))

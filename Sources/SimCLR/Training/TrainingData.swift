@@ -6,7 +6,8 @@ import Foundation
 public struct TrainingData: Sendable {
     /// Pretraining images (labels, if any, are not used).
     public var train: any ImageDataset
-    /// kNN monitor: the bank of labelled training images and the queries it is scored on.
+    /// kNN monitor: the bank of labelled training images and the queries it is scored on
+    /// (the monitor runs when `knn_interval` > 0).
     public var monitor: (bank: any ImageDataset, queries: any ImageDataset)?
 
     public init(train: any ImageDataset, monitor: (bank: any ImageDataset, queries: any ImageDataset)? = nil) {
@@ -14,13 +15,14 @@ public struct TrainingData: Sendable {
         self.monitor = monitor
     }
 
-    /// Opens the dataset `config` names: its training split and, when the kNN monitor is on, the
-    /// training split again as the bank and the labelled evaluation split as the queries.
+    /// Opens the dataset `config` names: its pretraining split (`train_split`) and, when the kNN
+    /// monitor is on, the labelled training split as the bank (the pretraining dataset itself
+    /// when it is that split) and the labelled evaluation split as the queries.
     public static func open(_ config: TrainConfig, showProgress: Bool = true) throws -> TrainingData {
         let d = config.data
-        let train = try d.open(.train, showProgress: showProgress)
+        let train = try d.open(d.trainSplit, showProgress: showProgress)
         guard config.runtime.knnInterval > 0, let split = d.evaluationSplit else { return TrainingData(train: train) }
-        return TrainingData(train: train, monitor: (try d.open(.train, showProgress: showProgress),
-                                                    try d.open(split, showProgress: showProgress)))
+        let bank = d.trainSplit == d.labelledTrainingSplit ? train : try d.open(d.labelledTrainingSplit, showProgress: showProgress)
+        return TrainingData(train: train, monitor: (bank, try d.open(split, showProgress: showProgress)))
     }
 }

@@ -156,7 +156,7 @@ final class TrainingRun {
         summary.finalLoss = rec.loss
         summary.finalTop1 = rec.top1
         let last = epoch == config.optimization.epochs
-        if let splits = data.monitor, epoch % config.runtime.knnInterval == 0 || last {
+        if let splits = data.monitor, config.runtime.knnInterval > 0, epoch % config.runtime.knnInterval == 0 || last {
             let acc = try knnMonitor(bank: splits.bank, queries: splits.queries)
             (rec.knnTop1, rec.knnTop5) = (acc.top1, acc.top5)
             (summary.knnTop1, summary.knnTop5) = (acc.top1, acc.top5)
@@ -172,12 +172,10 @@ final class TrainingRun {
     /// kNN accuracy (percent) of the current encoder, logged.
     func knnMonitor(bank: any ImageDataset, queries: any ImageDataset) throws -> ClassificationAccuracy {
         let r = config.runtime
-        let acc = try KNNEvaluation.run(
-            encoder: model.encoder, bank: bank, queries: queries, augmentation: config.augmentation,
-            options: KNNOptions(k: r.knnK, temperature: r.knnTemperature),
-            batchSize: min(512, config.optimization.batchSize * config.optimization.views), loaderThreads: r.loaderThreads)
-        hooks.log(String(format: "kNN (k=%d, T=%g) after epoch %d: top-1 %.2f%%, top-5 %.2f%% on %@",
-                         r.knnK, r.knnTemperature, epoch, acc.top1, acc.top5, queries.name))
+        let f = try monitorFeatures(bank: bank, queries: queries)
+        let acc = try KNNEvaluation.run(bank: f.bank, queries: f.queries, options: KNNOptions(k: r.knnK, temperature: r.knnTemperature))
+        hooks.log(String(format: "kNN (k=%d, T=%g) after epoch %d: top-1 %.2f%%, top-5 %.2f%% %@",
+                         r.knnK, r.knnTemperature, epoch, acc.top1, acc.top5, EvaluationScope(fitted: f.bank, scored: f.queries).description))
         return acc
     }
 

@@ -1,0 +1,18 @@
+// The kNN monitor's features: h of the labelled bank and of the queries with the current encoder
+// (BN in eval mode, no augmentation).
+import Foundation
+
+extension TrainingRun {
+    /// h of `bank` and `queries` now.
+    func monitorFeatures(bank: any ImageDataset, queries: any ImageDataset) throws
+        -> (bank: ExtractedFeatures, queries: ExtractedFeatures)
+    {
+        let f = try FeatureExtraction.extract(
+            encoder: model.encoder, train: bank, eval: queries, augmentation: config.augmentation,
+            batchSize: evaluationBatchSize, loaderThreads: config.runtime.loaderThreads)
+        return (f.train, f.eval)
+    }
+
+    /// Images per forward pass of the run's evaluations: one training batch of views, at most 512.
+    var evaluationBatchSize: Int { min(512, config.optimization.batchSize * config.optimization.views) }
+}
