@@ -26,7 +26,9 @@ struct TrainCommand: ParsableCommand {
             --optimizer lars --lr 1.0 --weight-decay 1e-6 --warmup-epochs 10.
 
             Run folder (--out): config.yaml, metrics.jsonl, tb/
-            (TensorBoard), checkpoints/, curves.png, summary.json.
+            (TensorBoard), checkpoints/, curves.png, neighbors.png
+            (datasets with a labelled evaluation split: the nearest
+            training images of 8 held-out images), summary.json.
             Re-running into a folder that holds a checkpoint continues
             from it; --resume makes that required.
             """)
@@ -179,5 +181,6 @@ struct TrainCommand: ParsableCommand {
         print("  checkpoint     \(s.lastCheckpoint ?? "-")")
         print("  metrics        \(folder.metrics.path)")
         print("  curves         \(folder.curves.path)")
+        if FileManager.default.fileExists(atPath: folder.neighbors.path) { print("  neighbours     \(folder.neighbors.path)") }
     }
 }

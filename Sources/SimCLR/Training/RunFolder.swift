@@ -5,6 +5,7 @@
 //     DIR/tb/events.out.tfevents.*        TensorBoard scalars
 //     DIR/checkpoints/checkpoint-epochNNNN.safetensors, DIR/checkpoints/last
 //     DIR/curves.png                      loss and accuracy against step (at the end)
+//     DIR/neighbors.png                   nearest training images of a few held-out images (labelled datasets)
 //     DIR/summary.json                    the end-of-run summary
 
 import Foundation
@@ -26,6 +27,7 @@ public struct RunFolder: Sendable {
     public var tensorboard: URL { url.appendingPathComponent("tb") }
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
     public var curves: URL { url.appendingPathComponent("curves.png") }
+    public var neighbors: URL { url.appendingPathComponent("neighbors.png") }
     public var summary: URL { url.appendingPathComponent("summary.json") }
 
     /// The newest loadable checkpoint of the run, if any.

@@ -1,15 +1,17 @@
 // The kNN monitor's features: h of the labelled bank and of the queries with the current encoder
-// (BN in eval mode, no augmentation).
+// (BN in eval mode, no augmentation). Those of the last epoch are kept for the neighbour picture,
+// so that the end of a monitored run does not extract them twice.
 import Foundation
 
 extension TrainingRun {
-    /// h of `bank` and `queries` now.
+    /// h of `bank` and `queries` now; kept in `finalMonitorFeatures` after the last epoch.
     func monitorFeatures(bank: any ImageDataset, queries: any ImageDataset) throws
         -> (bank: ExtractedFeatures, queries: ExtractedFeatures)
     {
         let f = try FeatureExtraction.extract(
             encoder: model.encoder, train: bank, eval: queries, augmentation: config.augmentation,
             batchSize: evaluationBatchSize, loaderThreads: config.runtime.loaderThreads)
+        if epoch == config.optimization.epochs { finalMonitorFeatures = (f.train, f.eval) }
         return (f.train, f.eval)
     }
 

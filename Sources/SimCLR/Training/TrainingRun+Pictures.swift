@@ -1,0 +1,24 @@
+// The pictures a run leaves beside its logs, besides curves.png: neighbors.png (the nearest
+// labelled training images of a few held-out images, when the run has labelled splits).
+import Foundation
+
+extension TrainingRun {
+    /// Queries (rows) and neighbours (columns) of the end-of-run neighbour picture.
+    static let neighborQueries = 8, neighborCount = 8
+
+    /// Writes neighbors.png when the run has labelled splits (`data.monitor`): queries of the
+    /// evaluation split spread over its classes, and their nearest bank images in h (the bank's
+    /// features of the last kNN monitor pass when there was one). Skipped when this process
+    /// trained no step and the picture exists already.
+    func writeNeighbors() throws {
+        guard let splits = data.monitor else { return }
+        if step == startStep && FileManager.default.fileExists(atPath: folder.neighbors.path) { return }
+        let reuse = finalMonitorFeatures.map(\.bank)
+        let search = try NeighborSearch(
+            encoder: model.encoder, bank: splits.bank, bankFeatures: reuse, queries: splits.queries,
+            queryCount: Self.neighborQueries, k: Self.neighborCount, augmentation: config.augmentation,
+            batchSize: evaluationBatchSize, loaderThreads: config.runtime.loaderThreads)
+        try NeighborPicture.write(search, queries: splits.queries, bank: splits.bank,
+                                  tile: NeighborPicture.defaultTile(imageSize: config.data.imageSize), to: folder.neighbors)
+    }
+}
