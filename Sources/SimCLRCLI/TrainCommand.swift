@@ -26,9 +26,10 @@ struct TrainCommand: ParsableCommand {
             --optimizer lars --lr 1.0 --weight-decay 1e-6 --warmup-epochs 10.
 
             Run folder (--out): config.yaml, metrics.jsonl, tb/
-            (TensorBoard), checkpoints/, curves.png, neighbors.png
-            (datasets with a labelled evaluation split: the nearest
-            training images of 8 held-out images), summary.json.
+            (TensorBoard), checkpoints/, curves.png (also after an early
+            stop), neighbors.png (datasets with a labelled evaluation
+            split: the nearest training images of 8 held-out images),
+            summary.json.
             Re-running into a folder that holds a checkpoint continues
             from it; --resume makes that required.
             """)

@@ -4,7 +4,7 @@
 //     DIR/metrics.jsonl                   one JSON line per log step and per epoch
 //     DIR/tb/events.out.tfevents.*        TensorBoard scalars
 //     DIR/checkpoints/checkpoint-epochNNNN.safetensors, DIR/checkpoints/last
-//     DIR/curves.png                      loss and accuracy against step (at the end)
+//     DIR/curves.png                      loss and accuracy against step (at the end, or when stopped early)
 //     DIR/neighbors.png                   nearest training images of a few held-out images (labelled datasets)
 //     DIR/summary.json                    the end-of-run summary
 

@@ -56,7 +56,12 @@ public final class Trainer {
         try folder.prepare()
         let run = try TrainingRun(trainer: self, data: data, stepsPerEpoch: stepsPerEpoch, resume: resume)
         model = run.model
-        return try run.execute()
+        do {
+            return try run.execute()
+        } catch {
+            run.writeCurvesOnEarlyStop()
+            throw error
+        }
     }
 
     /// Full batches per epoch (the last partial batch is dropped); refuses a dataset smaller than a batch.

@@ -1,10 +1,19 @@
-// The pictures a run leaves beside its logs, besides curves.png: neighbors.png (the nearest
-// labelled training images of a few held-out images, when the run has labelled splits).
+// The pictures a run leaves beside its logs: curves.png (also when the run stops early, so that
+// a diverged or interrupted run can be looked at) and neighbors.png (the nearest labelled
+// training images of a few held-out images, when the run has labelled splits).
 import Foundation
 
 extension TrainingRun {
     /// Queries (rows) and neighbours (columns) of the end-of-run neighbour picture.
     static let neighborQueries = 8, neighborCount = 8
+
+    /// Writes curves.png from the metrics logged so far, if any. For runs that stop before
+    /// `finish()` (a non-finite loss or state, an error, an interruption); never throws, as the
+    /// caller is already reporting why the run stopped.
+    func writeCurvesOnEarlyStop() {
+        guard let records = try? MetricsLog.read(folder.metrics), !records.isEmpty else { return }
+        try? LineChart.writeTrainingCurves(records, to: folder.curves)
+    }
 
     /// Writes neighbors.png when the run has labelled splits (`data.monitor`): queries of the
     /// evaluation split spread over its classes, and their nearest bank images in h (the bank's
