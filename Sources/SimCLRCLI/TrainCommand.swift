@@ -29,7 +29,8 @@ struct TrainCommand: ParsableCommand {
             (TensorBoard), checkpoints/, curves.png (also after an early
             stop), neighbors.png (datasets with a labelled evaluation
             split: the nearest training images of 8 held-out images),
-            summary.json.
+            summary.json. A checkpoint is written only if every weight,
+            BN statistic and optimizer buffer is finite.
             Re-running into a folder that holds a checkpoint continues
             from it; --resume makes that required.
             """)

@@ -183,6 +183,7 @@ final class TrainingRun {
 
     /// Writes a checkpoint (atomically) and prunes old ones.
     func checkpoint() throws {
+        try requireFiniteState()
         try events.flush()
         lastCheckpoint = try Checkpoint.saveAndRotate(
             model: model, optimizer: optimizer, config: config, epoch: epoch, step: step, in: folder.checkpoints,
