@@ -8,10 +8,11 @@ struct NeighborsCommand: ParsableCommand {
         commandName: "neighbors",
         abstract: "Write a PNG: one row per query image, then its k nearest training images in h (cosine).",
         discussion: """
-            Queries are spread evenly over --split (default: the evaluation split, else train); neighbours come \\
-            from the labelled training split (a query from that split is not its own neighbour). A neighbour is \\
-            framed green when its label is the query's, red when it is another, and not framed when unlabeled; \\
-            its cosine similarity is written under it. Features: h, BN in eval mode, no augmentation.
+            Queries come from --split (default: the evaluation split, else train), spread over its classes; \
+            neighbours come from the labelled training split (a query from that split is not its own \
+            neighbour). A neighbour is framed green when its label is the query's, red when it is another, \
+            and not framed when unlabeled; its cosine similarity is written under it. Features: h, BN in eval \
+            mode, no augmentation.
             """)
 
     @OptionGroup var encoder: EncoderOptions

@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var data: DatasetOptions
     @Option(name: .customLong("train-split"),
-            help: "The split pretraining reads (default per dataset, see below; the kNN monitor uses the labelled splits).")
+            help: "The split pretraining reads: \(DatasetSplit.grammar) (default per dataset, in the table above; the kNN monitor uses the labelled splits).")
     var trainSplit: String?
 
     // Model
