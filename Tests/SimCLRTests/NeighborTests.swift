@@ -127,4 +127,27 @@ final class NeighborTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: RunFolder(other).curves.path))
         XCTAssertFalse(FileManager.default.fileExists(atPath: RunFolder(other).neighbors.path))
     }
+
+    /// Queries whose images cannot be read: the run succeeds, and says why there is no picture.
+    func testAPictureThatCannotBeMadeDoesNotFailTheRun() throws {
+        struct Unreadable: ImageDataset {
+            let name = "unreadable"
+            let count = 4
+            let classNames = ["x"]
+            func label(at index: Int) -> Int? { 0 }
+            func image(at index: Int) throws -> RGBImage { throw DatasetError.unreadable(path: "query \(index)", reason: "test") }
+        }
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let train = try SyntheticDataset(count: 32, resolution: 16)
+        let t = Trainer(config: TrainerTests.tinyTrainConfig(epochs: 1), folder: RunFolder(dir),
+                        data: TrainingData(train: train, monitor: (train, Unreadable())))
+        t.showProgress = false
+        var logged: [String] = []
+        t.log = { logged.append($0) }
+        XCTAssertTrue(try t.run().completed)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: RunFolder(dir).summary.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: RunFolder(dir).neighbors.path))
+        XCTAssertTrue(logged.contains { $0.contains("neighbors.png not written") && $0.contains("query") }, "\(logged)")
+    }
 }

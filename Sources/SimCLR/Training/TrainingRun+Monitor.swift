@@ -4,14 +4,14 @@
 import Foundation
 
 extension TrainingRun {
-    /// h of `bank` and `queries` now; kept in `finalMonitorFeatures` after the last epoch.
+    /// h of `bank` and `queries` now; the bank's are kept in `finalMonitorBank` after the last epoch.
     func monitorFeatures(bank: any ImageDataset, queries: any ImageDataset) throws
         -> (bank: ExtractedFeatures, queries: ExtractedFeatures)
     {
         let f = try FeatureExtraction.extract(
             encoder: model.encoder, train: bank, eval: queries, augmentation: config.augmentation,
             batchSize: evaluationBatchSize, loaderThreads: config.runtime.loaderThreads)
-        if epoch == config.optimization.epochs { finalMonitorFeatures = (f.train, f.eval) }
+        if epoch == config.optimization.epochs { finalMonitorBank = f.train }
         return (f.train, f.eval)
     }
 

@@ -18,13 +18,22 @@ extension TrainingRun {
     /// Writes neighbors.png when the run has labelled splits (`data.monitor`): queries of the
     /// evaluation split spread over its classes, and their nearest bank images in h (the bank's
     /// features of the last kNN monitor pass when there was one). Skipped when this process
-    /// trained no step and the picture exists already.
-    func writeNeighbors() throws {
+    /// trained no step and the picture exists already. A picture that cannot be made is logged,
+    /// not thrown: the run itself has succeeded.
+    func writeNeighbors() {
+        do {
+            try drawNeighbors()
+        } catch {
+            hooks.log("\(folder.neighbors.path) not written: \(error.localizedDescription)")
+        }
+    }
+
+    /// Makes and writes neighbors.png (see `writeNeighbors`).
+    func drawNeighbors() throws {
         guard let splits = data.monitor else { return }
         if step == startStep && FileManager.default.fileExists(atPath: folder.neighbors.path) { return }
-        let reuse = finalMonitorFeatures.map(\.bank)
         let search = try NeighborSearch(
-            encoder: model.encoder, bank: splits.bank, bankFeatures: reuse, queries: splits.queries,
+            encoder: model.encoder, bank: splits.bank, bankFeatures: finalMonitorBank, queries: splits.queries,
             queryCount: Self.neighborQueries, k: Self.neighborCount, augmentation: config.augmentation,
             batchSize: evaluationBatchSize, loaderThreads: config.runtime.loaderThreads)
         try NeighborPicture.write(search, queries: splits.queries, bank: splits.bank,

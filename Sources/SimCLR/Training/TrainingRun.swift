@@ -29,8 +29,8 @@ final class TrainingRun {
     var epochWindow: MetricsWindow
     var summary: TrainSummary
     var learningRate: Float = 0
-    /// The kNN monitor's features of the last epoch, reused by the neighbour picture.
-    var finalMonitorFeatures: (bank: ExtractedFeatures, queries: ExtractedFeatures)?
+    /// The kNN monitor's bank features of the last epoch, reused by the neighbour picture.
+    var finalMonitorBank: ExtractedFeatures?
     private var dz: Tensor?
 
     /// Restores from `resume` or initialises from the seed, writes config.yaml, opens the logs
@@ -203,7 +203,7 @@ final class TrainingRun {
         summary.dataWaitShare = summary.seconds > 0 ? loader.waitSeconds / summary.seconds : 0
         summary.completed = step >= totalSteps
         try LineChart.writeTrainingCurves(try MetricsLog.read(folder.metrics), to: folder.curves)
-        try writeNeighbors()
+        writeNeighbors()
         try AtomicFile.write(try summary.json(), to: folder.summary)
         return summary
     }
