@@ -20,7 +20,7 @@ final class NeighborsCommandTests: XCTestCase {
     }
 
     func run(_ args: [String]) throws {
-        var cmd = try XCTUnwrap(SimCLRCommand.parseAsRoot(args) as? NeighborsCommand)
+        let cmd = try XCTUnwrap(SimCLRCommand.parseAsRoot(args) as? NeighborsCommand)
         try cmd.run()
     }
 
@@ -31,12 +31,12 @@ final class NeighborsCommandTests: XCTestCase {
         let synthetic = ["--dataset", "synthetic", "--synthetic-count", "30", "--image-size", "16"]
         try run(["neighbors"] + encoder + synthetic + ["--queries", "3", "--k", "4", "--out", out])
         let png = try PNGCodec.read(contentsOf: URL(fileURLWithPath: out))
-        let size = NeighborPicture.size(rows: 3, k: 4, tile: NeighborPicture.defaultTile(imageSize: 16))
+        let size = NeighborPicture.size(rows: 3, k: 4, tile: NeighborPicture.defaultTile(imageSize: 16), bankName: "synthetic/train")
         XCTAssertEqual([png.width, png.height], [size.width, size.height])
         // Queries from the training split itself, bigger tiles; refusals name the flag.
         try run(["neighbors"] + encoder + synthetic + ["--split", "train", "--tile", "20", "--out", out])
         let p2 = try PNGCodec.read(contentsOf: URL(fileURLWithPath: out))
-        XCTAssertEqual(p2.width, NeighborPicture.size(rows: 8, k: 8, tile: 20).width)
+        XCTAssertEqual(p2.width, NeighborPicture.size(rows: 8, k: 8, tile: 20, bankName: "synthetic/train").width)
         for (bad, flag) in [(["--queries", "0"], "--queries"), (["--k", "0"], "--k"), (["--split", "unlabeled"], "--split"),
                             (["--tile", "4"], "--tile")] {
             XCTAssertTrue(message(["neighbors"] + encoder + synthetic + bad).contains(flag), "\(bad)")

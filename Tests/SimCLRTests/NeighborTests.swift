@@ -61,7 +61,7 @@ final class NeighborTests: XCTestCase {
         ])
         let tile = 16
         let png = try NeighborPicture.render(search, queries: queries, bank: bank, tile: tile)
-        let size = NeighborPicture.size(rows: 2, k: 3, tile: tile)
+        let size = NeighborPicture.size(rows: 2, k: 3, tile: tile, bankName: "b")
         XCTAssertEqual([png.width, png.height], [size.width, size.height])
         func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(png.pixels[((y * png.width + x) * 3)..<((y * png.width + x) * 3 + 3)]) }
         let white: [UInt8] = [255, 255, 255]
@@ -119,7 +119,7 @@ final class NeighborTests: XCTestCase {
         t.log = { _ in }
         try t.run()
         let png = try PNGCodec.read(contentsOf: RunFolder(dir).neighbors)
-        let size = NeighborPicture.size(rows: 8, k: 8, tile: NeighborPicture.defaultTile(imageSize: 16))
+        let size = NeighborPicture.size(rows: 8, k: 8, tile: NeighborPicture.defaultTile(imageSize: 16), bankName: train.name)
         XCTAssertEqual([png.width, png.height], [size.width, size.height])
         let unlabeled = Trainer(config: c, folder: RunFolder(other), data: TrainingData(train: train))
         unlabeled.showProgress = false

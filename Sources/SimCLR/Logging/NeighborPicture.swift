@@ -6,6 +6,7 @@
 //
 // Layout (pixels): margin 8; a header line; cells of tile + 2 x 3 (the frame) with a caption
 // line below; 4 between neighbours, 16 between the query and its first neighbour; a legend line.
+// The picture is widened when the header or the legend is wider than the grid.
 import Data
 import Foundation
 
@@ -36,11 +37,20 @@ public enum NeighborPicture {
         return (x + frameWidth, y + frameWidth)
     }
 
-    /// Width and height of a picture of `rows` queries and `k` neighbours each.
-    public static func size(rows: Int, k: Int, tile: Int) -> (width: Int, height: Int) {
-        let c = cell(tile: tile), line = lineHeight(tile: tile)
-        return (2 * margin + c + querySeparation + k * c + max(k - 1, 0) * gap,
-                2 * margin + line + rows * (c + line) + max(rows - 1, 0) * gap + line)
+    /// The header over the neighbour columns.
+    static func header(bankName: String) -> String { "nearest \(bankName) images in h, cosine similarity below" }
+    static let legend = (same: "same label as the query", other: "another label")
+
+    /// Width and height of a picture of `rows` queries and `k` neighbours each from the bank
+    /// `bankName`: the grid, or the header and legend lines when they are wider.
+    public static func size(rows: Int, k: Int, tile: Int, bankName: String) -> (width: Int, height: Int) {
+        let c = cell(tile: tile), line = lineHeight(tile: tile), s = fontScale(tile: tile)
+        let grid = 2 * margin + c + querySeparation + k * c + max(k - 1, 0) * gap
+        let headerEnd = tileOrigin(row: 0, column: 1, tile: tile).x - frameWidth
+            + LineChart.textWidth(header(bankName: bankName), scale: s) + margin
+        let legendEnd = 2 * margin + 2 * (7 * s + 6) + 24 + LineChart.textWidth(legend.same, scale: s)
+            + LineChart.textWidth(legend.other, scale: s)
+        return (max(grid, headerEnd, legendEnd), 2 * margin + line + rows * (c + line) + max(rows - 1, 0) * gap + line)
     }
 
     /// Draws `search`: query images from `queries`, neighbours from `bank`.
@@ -49,7 +59,7 @@ public enum NeighborPicture {
     {
         precondition(tile >= 8, "NeighborPicture: tile \(tile)")
         let k = search.neighbors.map(\.count).max() ?? 0
-        let (width, height) = size(rows: search.queryIndices.count, k: k, tile: tile)
+        let (width, height) = size(rows: search.queryIndices.count, k: k, tile: tile, bankName: bank.name)
         var canvas = Canvas(width: width, height: height)
         let s = fontScale(tile: tile), c = cell(tile: tile), ink = PlotColor(30, 30, 30)
         let renderer = ViewRenderer(pipeline: try AugmentationPipeline(.cifar(size: tile, views: 1)))
@@ -61,8 +71,7 @@ public enum NeighborPicture {
             canvas.text(String(text.prefix(max(1, (c + 1) / (6 * s)))), x: x - frameWidth, y: y + tile + frameWidth + 4, scale: s, ink)
         }
         canvas.text("query", x: margin, y: margin, scale: s, .black)
-        canvas.text("nearest \(bank.name) images in h, cosine similarity below",
-                    x: tileOrigin(row: 0, column: 1, tile: tile).x - frameWidth, y: margin, scale: s, .black)
+        canvas.text(header(bankName: bank.name), x: tileOrigin(row: 0, column: 1, tile: tile).x - frameWidth, y: margin, scale: s, .black)
         var framed = false
         for (row, q) in search.queryIndices.enumerated() {
             let label = queries.label(at: q)
@@ -83,10 +92,10 @@ public enum NeighborPicture {
         if framed {
             let y = height - margin - 7 * s, box = 7 * s
             canvas.fill(x: margin, y: y, w: box, h: box, sameLabel)
-            canvas.text("same label as the query", x: margin + box + 6, y: y, scale: s, ink)
-            let x2 = margin + box + 6 + LineChart.textWidth("same label as the query", scale: s) + 24
+            canvas.text(legend.same, x: margin + box + 6, y: y, scale: s, ink)
+            let x2 = margin + box + 6 + LineChart.textWidth(legend.same, scale: s) + 24
             canvas.fill(x: x2, y: y, w: box, h: box, otherLabel)
-            canvas.text("another label", x: x2 + box + 6, y: y, scale: s, ink)
+            canvas.text(legend.other, x: x2 + box + 6, y: y, scale: s, ink)
         }
         return RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels)
     }
