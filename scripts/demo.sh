@@ -60,6 +60,7 @@ awk '
 echo
 echo "run folder: $OUT"
 echo "  curves:   $OUT/curves.png"
+echo "  neighbours: $OUT/neighbors.png (nearest training images in h of 8 validation images)"
 echo "  preview:  $OUT/preview.png"
 echo "  metrics:  $OUT/metrics.jsonl  (TensorBoard: tensorboard --logdir $OUT/tb)"
 echo "  config:   $OUT/config.yaml"

@@ -1,5 +1,5 @@
 // The dataset flags, declared once and shared by every command that reads images (train, eval,
-// embed, preview, bench augment). They form a configuration layer; `DatasetSettings.resolve`
+// embed, preview, neighbors, bench augment). They form a configuration layer; `DatasetSettings.resolve`
 // turns it into settings (and `DatasetSettings.spec` into a reader) in one place.
 import ArgumentParser
 import Foundation
@@ -29,8 +29,24 @@ struct DatasetOptions: ParsableArguments {
             help: "View side (default per dataset: 32, 96 STL-10, 224 folders; evaluation: the checkpoint's).")
     var imageSize: Int?
 
-    @Option(name: .customLong("cache-dir"), help: "Image folders: cache of decoded pixels (default <folder>/.simclr-cache).")
+    @Option(name: .customLong("cache-dir"),
+            help: "Image folders: cache of decoded pixels (default $SIMCLR_CACHE, else ~/.cache/swift-simclr; the image folder is only read).")
     var cacheDir: String?
+
+    @Option(name: .customLong("val-dir"),
+            help: "Image folders: a second folder with the same class sub-folders, the held-out 'val' split that evaluation scores.")
+    var valDir: String?
+
+    @Option(name: .customLong("val-fraction"),
+            help: "Image folders: hold out this fraction of each class as the 'val' split (class-stratified, seeded by --split-seed; e.g. 0.1).")
+    var valFraction: Double?
+
+    @Option(name: .customLong("split-seed"), help: "Image folders: seed of the --val-fraction split (default \(DatasetSettings().splitSeed)).")
+    var splitSeed: UInt64?
+
+    @Option(name: .customLong("cifar100-labels"),
+            help: "CIFAR-100: \(CIFARDataset.LabelKind.choicesText) labels (100 classes or 20 superclasses; default \(DatasetSettings().cifar100Labels.rawValue)).")
+    var cifar100Labels: String?
 
     /// Refuses what cannot even be read (the settings are checked once resolved).
     func validate() throws { _ = try layer() }
@@ -47,6 +63,10 @@ struct DatasetOptions: ParsableArguments {
         put("synthetic_count", syntheticCount)
         put("image_size", imageSize)
         put("cache_dir", cacheDir)
+        put("val_dir", valDir)
+        put("val_fraction", valFraction)
+        put("split_seed", splitSeed)
+        put("cifar100_labels", cifar100Labels?.lowercased())
         return ConfigLayer(l, from: .flags)
     }
 

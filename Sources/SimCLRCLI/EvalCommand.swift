@@ -28,15 +28,18 @@ func emitJSON(_ fields: [String: Any], appendTo path: String?) throws {
 
 /// The evaluation split flag and its default.
 struct EvaluationSplitOption: ParsableArguments {
-    @Option(name: .customLong("val-split"), help: "Evaluation split (default per dataset: cifar10 val with --val-batches, else test; cifar100 and stl10 test; synthetic val).")
+    @Option(name: .customLong("val-split"),
+            help: "Evaluation split, never one with training images (default per dataset: cifar10 val with --val-batches, else test; cifar100 and stl10 test; synthetic val; folder val with --val-dir or --val-fraction).")
     var valSplit: DatasetSplit?
 
-    /// --val-split, else the dataset's evaluation split; refuses a dataset without one.
+    /// --val-split, else the dataset's evaluation split; refuses a split holding training images
+    /// and an image folder without a held-out split.
     func split(for data: DatasetSettings) throws -> DatasetSplit {
-        guard let split = valSplit ?? data.evaluationSplit else {
-            throw ValidationError("--val-split is required: dataset \(data.dataset.rawValue) has no default evaluation split")
+        do {
+            return try data.scoredSplit(requested: valSplit)
+        } catch {
+            throw ValidationError(error.localizedDescription)
         }
-        return split
     }
 }
 
@@ -50,8 +53,21 @@ struct EvaluationFeatures {
     init(encoder: EncoderOptions, data: DatasetOptions, split option: EvaluationSplitOption) throws {
         loaded = try LoadedEncoder(encoder, data: data)
         split = try option.split(for: loaded.data)
-        train = try loaded.features(.train, options: encoder)
+        train = try loaded.features(loaded.data.labelledTrainingSplit, options: encoder)
         eval = try loaded.features(split, options: encoder)
+    }
+
+    /// What was fitted on and what was scored.
+    var scope: EvaluationScope { EvaluationScope(fitted: train, scored: eval) }
+
+    /// The JSON fields every evaluation report carries: encoder, dataset, splits and their sizes.
+    var reportFields: [String: Any] {
+        var fields = scope.jsonFields
+        fields["encoder"] = loaded.source
+        fields["dataset"] = loaded.data.dataset.rawValue
+        fields["split"] = split.description
+        fields["fit_split"] = loaded.data.labelledTrainingSplit.description
+        return fields
     }
 }
 
@@ -60,9 +76,11 @@ struct LinearEval: ParsableCommand {
         commandName: "linear",
         abstract: "Linear probe: multinomial logistic regression on standardised h (full-batch L-BFGS, fixed L2), top-1/top-5.",
         discussion: """
-            Fitted on the training split only; reported on the evaluation split: cifar10 'val' with --val-batches \
-            (else 'test'), cifar100 / stl10 'test', synthetic 'val'; --val-split overrides. The L2 coefficient is \
-            fixed (never tuned on the evaluation split).
+            Fitted on the labelled training split only; reported on the evaluation split: cifar10 'val' with \
+            --val-batches (else 'test'), cifar100 / stl10 'test', synthetic 'val', image folders 'val' from --val-dir \
+            or --val-fraction (a folder without either is refused); --val-split overrides, but never with a split \
+            that holds training images. The report names both splits and their sizes. The L2 coefficient is fixed \
+            (never tuned on the evaluation split).
             """)
 
     @OptionGroup var encoder: EncoderOptions
@@ -86,12 +104,12 @@ struct LinearEval: ParsableCommand {
         }
         bar.finish()
         let e = r.evaluation!
-        print(String(format: "linear probe  %@  %@: top-1 %.2f%%  top-5 %.2f%%  (train top-1 %.2f%%; %d train / %d eval images, d = %d, L-BFGS %d iterations, %@)",
-                     f.loaded.source, f.split.description, e.top1, e.top5, r.train.top1, f.train.labels.count, f.eval.labels.count,
+        print(String(format: "linear probe  %@  %@: top-1 %.2f%%  top-5 %.2f%%  %@  (train top-1 %.2f%%, d = %d, L-BFGS %d iterations, %@)",
+                     f.loaded.source, f.split.description, e.top1, e.top5, f.scope.description, r.train.top1,
                      f.loaded.encoder.featureDim, r.optimizer.iterations, r.optimizer.stop.rawValue))
-        try emitJSON(["protocol": "linear", "encoder": f.loaded.source, "dataset": f.loaded.data.dataset.rawValue,
-                      "split": f.split.description, "top1": e.top1, "top5": e.top5, "train_top1": r.train.top1,
-                      "iterations": r.optimizer.iterations, "loss": r.loss, "l2": l2, "random_init": encoder.randomInit],
+        try emitJSON(f.reportFields.merging(["protocol": "linear", "top1": e.top1, "top5": e.top5, "train_top1": r.train.top1,
+                                             "iterations": r.optimizer.iterations, "loss": r.loss, "l2": l2,
+                                             "random_init": encoder.randomInit]) { $1 },
                      appendTo: json)
     }
 }
@@ -99,7 +117,11 @@ struct LinearEval: ParsableCommand {
 struct KNNEval: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knn",
-        abstract: "Weighted kNN on h: cosine similarity, k nearest training features vote exp(sim / T) (InstDisc protocol).")
+        abstract: "Weighted kNN on h: cosine similarity, k nearest training features vote exp(sim / T) (InstDisc protocol).",
+        discussion: """
+            The bank is the labelled training split; the queries are the evaluation split, chosen as for \
+            'eval linear' (an image folder needs --val-dir or --val-fraction). The report names both splits and their sizes.
+            """)
 
     @OptionGroup var encoder: EncoderOptions
     @OptionGroup var data: DatasetOptions
@@ -117,11 +139,11 @@ struct KNNEval: ParsableCommand {
     func run() throws {
         let f = try EvaluationFeatures(encoder: encoder, data: data, split: evaluation)
         let a = try KNNEvaluation.run(bank: f.train, queries: f.eval, options: KNNOptions(k: k, temperature: temperature))
-        print(String(format: "kNN (k=%d, T=%g)  %@  %@: top-1 %.2f%%  top-5 %.2f%%  (%d train / %d eval images, d = %d)",
-                     k, temperature, f.loaded.source, f.split.description, a.top1, a.top5, f.train.labels.count,
-                     f.eval.labels.count, f.loaded.encoder.featureDim))
-        try emitJSON(["protocol": "knn", "encoder": f.loaded.source, "dataset": f.loaded.data.dataset.rawValue,
-                      "split": f.split.description, "top1": a.top1, "top5": a.top5, "k": k, "temperature": temperature,
-                      "random_init": encoder.randomInit], appendTo: json)
+        print(String(format: "kNN (k=%d, T=%g)  %@  %@: top-1 %.2f%%  top-5 %.2f%%  %@  (d = %d)",
+                     k, temperature, f.loaded.source, f.split.description, a.top1, a.top5, f.scope.description,
+                     f.loaded.encoder.featureDim))
+        try emitJSON(f.reportFields.merging(["protocol": "knn", "top1": a.top1, "top5": a.top5, "k": k, "temperature": temperature,
+                                             "random_init": encoder.randomInit]) { $1 },
+                     appendTo: json)
     }
 }

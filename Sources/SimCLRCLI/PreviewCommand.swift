@@ -10,6 +10,7 @@ struct PreviewCommand: ParsableCommand {
     @OptionGroup var data: DatasetOptions
     @Option(help: "Number of images (rows).") var images: Int = 8
     @Option(help: "Views per image (columns after the original).") var views: Int = 4
+    @Option(help: "Split to show.") var split: DatasetSplit = .train
     @Option(help: "Seed of the views.") var seed: UInt64 = 0
     @Option(help: "Colour-jitter strength s (default per dataset: 0.5 CIFAR, 1.0 others).") var jitter: Float?
     @Option(help: "Output PNG.") var out: String = "preview.png"
@@ -23,7 +24,7 @@ struct PreviewCommand: ParsableCommand {
 
     func run() throws {
         let settings = try data.settings()
-        let dataset = try settings.open(.train)
+        let dataset = try settings.open(split)
         var config = settings.augmentation(views: views)
         if let jitter { config.jitterStrength = jitter }
         let pipeline = try AugmentationPipeline(config)

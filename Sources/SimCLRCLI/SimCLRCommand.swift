@@ -1,4 +1,4 @@
-// The `simclr` command: pretrain, evaluate, export, preview and benchmark.
+// The `simclr` command: pretrain, evaluate, export, preview, show neighbours and benchmark.
 import ArgumentParser
 import SimCLR
 
@@ -8,5 +8,5 @@ struct SimCLRCommand: ParsableCommand {
         commandName: "simclr",
         abstract: "SimCLR contrastive pretraining and evaluation on oneDNN (Chen et al., ICML 2020).",
         subcommands: [TrainCommand.self, EvalCommand.self, EmbedCommand.self, ExportCommand.self,
-                      PreviewCommand.self, BenchCommand.self, InfoCommand.self])
+                      PreviewCommand.self, NeighborsCommand.self, BenchCommand.self, InfoCommand.self])
 }

@@ -26,7 +26,11 @@ struct TrainCommand: ParsableCommand {
             --optimizer lars --lr 1.0 --weight-decay 1e-6 --warmup-epochs 10.
 
             Run folder (--out): config.yaml, metrics.jsonl, tb/
-            (TensorBoard), checkpoints/, curves.png, summary.json.
+            (TensorBoard), checkpoints/, curves.png (also after an early
+            stop), neighbors.png (datasets with a labelled evaluation
+            split: the nearest training images of 8 held-out images),
+            summary.json. A checkpoint is written only if every weight,
+            BN statistic and optimizer buffer is finite.
             Re-running into a folder that holds a checkpoint continues
             from it; --resume makes that required. One process at a time
             trains into a folder (a second one is refused).
@@ -44,6 +48,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.") var quiet = false
 
     @OptionGroup var data: DatasetOptions
+    @Option(name: .customLong("train-split"),
+            help: "The split pretraining reads: \(DatasetSplit.grammar) (default per dataset, in the table above; the kNN monitor uses the labelled splits).")
+    var trainSplit: String?
 
     // Model
     @Option(help: "\(Architecture.choicesText) (default \(D.model.arch.rawValue)).") var arch: String?
@@ -99,6 +106,7 @@ struct TrainCommand: ParsableCommand {
     func flagLayer() throws -> ConfigLayer {
         var l = try data.layer().values
         func put(_ key: String, _ value: Any?) { if let value { l[key] = value } }
+        put("train_split", trainSplit?.lowercased())
         put("arch", arch?.lowercased())
         put("stem", stem?.lowercased())
         put("width", width)
@@ -174,7 +182,7 @@ struct TrainCommand: ParsableCommand {
         let s = try trainer.run()
         let folder = RunFolder(URL(fileURLWithPath: out))
         let o = c.optimization
-        print("SimCLR pretraining: \(c.model.arch.rawValue) width \(c.model.width) on \(c.data.dataset.rawValue), \(o.epochs) epochs x \(s.stepsPerEpoch) steps, batch \(o.batchSize) x \(o.views) views")
+        print("SimCLR pretraining: \(c.model.arch.rawValue) width \(c.model.width) on \(c.data.dataset.rawValue) \(c.data.trainSplit), \(o.epochs) epochs x \(s.stepsPerEpoch) steps, batch \(o.batchSize) x \(o.views) views")
         if let from = s.resumedFrom { print("  resumed from   \(from) (step \(s.startStep))") }
         if let l = s.finalLoss, let t = s.finalTop1 {
             print(String(format: "  last epoch     loss %.4f, contrastive top-1 %.3f", l, t))
@@ -186,6 +194,7 @@ struct TrainCommand: ParsableCommand {
         print("  checkpoint     \(s.lastCheckpoint ?? "-")")
         print("  metrics        \(folder.metrics.path)")
         print("  curves         \(folder.curves.path)")
+        if FileManager.default.fileExists(atPath: folder.neighbors.path) { print("  neighbours     \(folder.neighbors.path)") }
         if let signal = s.stopSignal {
             print("  stopped        by \(signal.name) before the end (summary.json: completed false); the checkpoint above holds the last step")
             print("  resume with    simclr train --out \(folder.url.path) --resume")

@@ -199,7 +199,9 @@ final class TrainConfigTests: XCTestCase {
         var f = DatasetSettings(dataset: .folder)
         f.dataDir = "/photos"
         f.onBadImage = .fail
-        XCTAssertEqual(f.spec(split: .train).cacheDirectory?.path, "/photos/.simclr-cache")
+        // The cache goes to $SIMCLR_CACHE, else ~/.cache/swift-simclr: never into the data folder.
+        XCTAssertEqual(f.spec(split: .train).cacheDirectory, DatasetSpec.defaultCacheDirectory)
+        XCTAssertFalse(DatasetSpec.defaultCacheDirectory.path.hasPrefix("/photos"))
         XCTAssertEqual(f.spec(split: .train).onBadImage, .fail)
         f.cacheDir = "/cache"
         XCTAssertEqual(f.spec(split: .train).cacheDirectory?.path, "/cache")

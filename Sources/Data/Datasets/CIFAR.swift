@@ -21,7 +21,7 @@ public struct CIFARDataset: ImageDataset {
     }
 
     /// CIFAR-100 has two labels per image.
-    public enum LabelKind: String, Sendable { case fine, coarse }
+    public enum LabelKind: String, Sendable, CaseIterable, Codable { case fine, coarse }
 
     /// Which records to read.
     public enum Split: Equatable, Sendable {

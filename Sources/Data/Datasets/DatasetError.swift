@@ -31,6 +31,10 @@ public enum DatasetError: LocalizedError, Equatable, Sendable {
     case unknownSplit(dataset: String, split: String, allowed: [String])
     /// An option value that is not allowed.
     case invalidOption(name: String, value: String, expected: String)
+    /// An image folder asked for its held-out split without `--val-dir` or `--val-fraction`.
+    case noHeldOutSplit(path: String)
+    /// A validation folder whose class sub-folders are not those of the training folder.
+    case classesDiffer(path: String, trainingFolder: String, missing: [String], extra: [String])
 
     public var errorDescription: String? {
         switch self {
@@ -54,6 +58,15 @@ public enum DatasetError: LocalizedError, Equatable, Sendable {
             return "dataset \(dataset) has no split '\(split)'; expected one of \(allowed.joined(separator: ", "))"
         case .invalidOption(let name, let value, let expected):
             return "\(name) '\(value)' is not valid; expected \(expected)"
+        case .noHeldOutSplit(let path):
+            return "image folder \(path) has no held-out split, and scoring its training images would report training "
+                + "accuracy; pass --val-dir DIR (a second folder with the same class sub-folders) or --val-fraction F "
+                + "(a class-stratified, seeded part of the folder held out, e.g. 0.1)"
+        case .classesDiffer(let path, let training, let missing, let extra):
+            let parts = [missing.isEmpty ? nil : "missing \(missing.joined(separator: ", "))",
+                         extra.isEmpty ? nil : "extra \(extra.joined(separator: ", "))"].compactMap { $0 }
+            return "--val-dir \(path): its class sub-folders differ from those of \(training) (\(parts.joined(separator: "; "))); "
+                + "expected the same class names, so that a label means the same class in both"
         }
     }
 }

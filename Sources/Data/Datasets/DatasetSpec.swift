@@ -14,7 +14,7 @@ public struct DatasetSpec: Sendable, Equatable {
     /// The folder holding the data (for `folder`: the image folder itself). nil: `defaultDataDirectory`.
     public var dataDirectory: URL?
     /// cifar10: train | val | test | batches:1,2,...; cifar100: train | test;
-    /// stl10: train | test | unlabeled | train+unlabeled; synthetic: train | val | test; folder: any (ignored).
+    /// stl10: train | test | unlabeled | train+unlabeled; synthetic: train | val | test; folder: train | val.
     public var split: DatasetSplit
     /// CIFAR-10 training batches held out as the `val` split (and removed from `train`).
     public var validationBatches: [Int] = []
@@ -24,6 +24,8 @@ public struct DatasetSpec: Sendable, Equatable {
     public var onBadImage: ImageFolderDataset.BadImagePolicy = .skip
     /// Image folders: where to cache decoded pixels (nil: keep them in memory).
     public var cacheDirectory: URL?
+    /// Image folders: where the held-out `val` split comes from.
+    public var folderHeldOut: FolderHeldOut = .none
     /// Synthetic: number of images in the split.
     public var syntheticCount: Int = 10_000
     /// Synthetic: image side.
@@ -56,57 +58,53 @@ public struct DatasetSpec: Sendable, Equatable {
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-simclr/data")
     }
 
+    /// `$SIMCLR_CACHE`, else `~/.cache/swift-simclr`: where image folders' decoded pixels are cached.
+    public static var defaultCacheDirectory: URL {
+        if let env = ProcessInfo.processInfo.environment["SIMCLR_CACHE"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-simclr")
+    }
+
     /// Opens the dataset (downloading first when `download` is set and files are missing).
     public func make() throws -> any ImageDataset {
+        guard name.has(split) else {
+            throw DatasetError.unknownSplit(dataset: name.rawValue, split: split.description, allowed: name.splitNames)
+        }
         let directory = dataDirectory ?? DatasetSpec.defaultDataDirectory
         switch name {
         case .synthetic:
             let salt: UInt64
             switch split {
-            case .train: salt = 0
             case .validation: salt = 0x5EED_0001
             case .test: salt = 0x5EED_0002
-            default: throw unknownSplit(allowed: [.train, .validation, .test])
+            default: salt = 0
             }
             return try SyntheticDataset(count: syntheticCount, resolution: syntheticResolution, seed: seed ^ salt,
                                         name: "synthetic/\(split)")
         case .folder:
-            guard let dataDirectory else {
-                throw DatasetError.invalidOption(name: "--data-dir", value: "(none)", expected: "the image folder to read")
-            }
-            return try ImageFolderDataset(directory: dataDirectory, onBadImage: onBadImage, cacheDirectory: cacheDirectory,
-                                          showProgress: showProgress)
+            return try makeFolder()
         case .cifar10, .cifar100:
             let variant: CIFARDataset.Variant = name == .cifar10 ? .cifar10 : .cifar100
             let cifarSplit: CIFARDataset.Split
-            switch (name, split) {
-            case (_, .train): cifarSplit = .train
-            case (_, .test): cifarSplit = .test
-            case (.cifar10, .validation): cifarSplit = .validation
-            case let (.cifar10, .batches(list)): cifarSplit = .batches(list)
-            default:
-                throw unknownSplit(allowed: name == .cifar10 ? [.train, .validation, .test, .batches([1, 2])] : [.train, .test])
+            switch split {  // only the splits `name.has` allows get here
+            case .train: cifarSplit = .train
+            case .test: cifarSplit = .test
+            case let .batches(list): cifarSplit = .batches(list)
+            default: cifarSplit = .validation
             }
             try prepare(DatasetArchive.forDataset(name)!, in: directory)
             return try CIFARDataset(variant: variant, directory: directory, split: cifarSplit,
                                     validationBatches: validationBatches, labelKind: cifar100Labels)
         case .stl10:
             let stlSplit: STL10Dataset.Split
-            switch split {
+            switch split {  // only the splits `name.has` allows get here
             case .train: stlSplit = .train
             case .test: stlSplit = .test
             case .unlabeled: stlSplit = .unlabeled
-            case .trainAndUnlabeled: stlSplit = .trainUnlabeled
-            default: throw unknownSplit(allowed: [.train, .test, .unlabeled, .trainAndUnlabeled])
+            default: stlSplit = .trainUnlabeled
             }
             try prepare(.stl10, in: directory)
             return try STL10Dataset(directory: directory, split: stlSplit)
         }
-    }
-
-    private func unknownSplit(allowed: [DatasetSplit]) -> DatasetError {
-        .unknownSplit(dataset: name.rawValue, split: split.description,
-                      allowed: allowed.map { if case .batches = $0 { return "batches:1,2,..." } else { return $0.description } })
     }
 
     /// Downloads `archive` if asked and its folder is missing; otherwise leaves the readers to

@@ -4,9 +4,10 @@
 // skipped and counted (`.skip`, the default) or stop the run naming the file (`.fail`).
 //
 // With a cache folder, the decoded pixels go to one compact file keyed by an MD5 of the
-// listing (relative paths, sizes, modification times), which later runs memory-map instead of
-// decoding again. Cache layout: "SIMCLRIF" | pixel bytes | JSON index | UInt64 LE index size |
-// "SIMCLRIF". Without a cache folder the pixels are kept in memory.
+// folder's absolute path and listing (relative paths, sizes, modification times), which later
+// runs memory-map instead of decoding again; the image folder itself is only read. Cache layout:
+// "SIMCLRIF" | pixel bytes | JSON index | UInt64 LE index size | "SIMCLRIF". Without a cache
+// folder the pixels are kept in memory.
 import Foundation
 
 /// A labelled (class sub-folders) or unlabeled (flat) folder of PNG/JPEG images of any size.
@@ -79,7 +80,7 @@ public struct ImageFolderDataset: ImageDataset {
         guard !top.isEmpty else { throw DatasetError.emptyFolder(path: directory.path) }
 
         // Class sub-folders, or a flat folder.
-        let subfolders = top.filter { $0.isDirectory }.map(\.name).sorted()
+        let subfolders = ImageFolderDataset.classFolders(top)
         var listing: [(path: String, label: Int, size: Int, mtime: Double)] = []
         if subfolders.isEmpty {
             for item in top where !item.isDirectory && ImageFormat(pathExtension: (item.name as NSString).pathExtension) != nil {
@@ -118,11 +119,11 @@ public struct ImageFolderDataset: ImageDataset {
             do {
                 try fm.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
             } catch {
-                throw DatasetError.unreadable(path: cacheDirectory.path, reason: "cannot create cache folder: \(error.localizedDescription)")
+                throw DatasetError.unreadable(path: cacheDirectory.path, reason: "cannot create the image cache folder: \(error.localizedDescription); pass --cache-dir DIR or set SIMCLR_CACHE to a writable folder")
             }
             let tmp = cacheDirectory.appendingPathComponent(".imagefolder-\(key)-\(UUID().uuidString).partial")
             guard fm.createFile(atPath: tmp.path, contents: nil), let handle = FileHandle(forWritingAtPath: tmp.path) else {
-                throw DatasetError.unreadable(path: tmp.path, reason: "cannot write the image cache here")
+                throw DatasetError.unreadable(path: tmp.path, reason: "cannot write the image cache here; pass --cache-dir DIR or set SIMCLR_CACHE to a writable folder")
             }
             var ok = false
             defer {
@@ -198,6 +199,12 @@ public struct ImageFolderDataset: ImageDataset {
     // MARK: Listing
 
     struct Item { var name: String; var isDirectory: Bool; var size: Int; var mtime: Double }
+
+    /// The class names of a folder listing: its sub-folders, sorted (empty: a flat, unlabeled folder).
+    static func classFolders(_ items: [Item]) -> [String] { items.filter(\.isDirectory).map(\.name).sorted() }
+
+    /// The class names `init` would find in `directory`, from its listing alone (nothing decoded).
+    public static func classNames(in directory: URL) throws -> [String] { classFolders(try listFolder(directory)) }
 
     /// Non-hidden entries of a folder, with errors naming the folder.
     static func listFolder(_ url: URL) throws -> [Item] {

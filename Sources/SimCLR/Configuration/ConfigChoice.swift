@@ -48,3 +48,4 @@ extension OptimizerKind: ConfigChoice {}
 extension LearningRateSchedule.Scaling: ConfigChoice {}
 extension ConvolutionAlgorithm: ConfigChoice {}
 extension ImageFolderDataset.BadImagePolicy: ConfigChoice {}
+extension CIFARDataset.LabelKind: ConfigChoice {}

@@ -1,6 +1,6 @@
-// The per-dataset defaults, in one table: image size, stem, augmentation strength, temperature
-// and optimizer. `TrainConfig.defaults(for:)`, `simclr train --help` and the README's table all
-// come from here (a test checks the README against `markdownTable`).
+// The per-dataset defaults, in one table: the pretraining split, image size, stem, augmentation
+// strength, temperature and optimizer. `TrainConfig.defaults(for:)`, `simclr train --help` and
+// the README's table all come from here (a test checks the README against `markdownTable`).
 //
 // Two recipes:
 // - CIFAR-like (cifar10, cifar100, synthetic): 32 x 32, CIFAR stem, the PyTorch reference recipe
@@ -13,6 +13,9 @@ import Foundation
 /// The defaults of one dataset.
 public struct DatasetRecipe: Sendable, Equatable {
     public var dataset: DatasetSpec.Name
+    /// The split pretraining reads (`--train-split`): STL-10's unlabeled images with its train
+    /// split, as the paper and its code pretrain; the training split elsewhere.
+    public var trainSplit: DatasetSplit
     /// Side of the training views.
     public var imageSize: Int
     public var stem: ResNetConfig.Stem
@@ -28,10 +31,11 @@ public struct DatasetRecipe: Sendable, Equatable {
     public static func of(_ dataset: DatasetSpec.Name) -> DatasetRecipe {
         switch dataset {
         case .cifar10, .cifar100, .synthetic:
-            return DatasetRecipe(dataset: dataset, imageSize: 32, stem: .cifar, temperature: 0.5, optimizer: .sgd, lr: 0.12,
-                                 weightDecay: 5e-4, warmupEpochs: 0)
+            return DatasetRecipe(dataset: dataset, trainSplit: .train, imageSize: 32, stem: .cifar, temperature: 0.5, optimizer: .sgd,
+                                 lr: 0.12, weightDecay: 5e-4, warmupEpochs: 0)
         case .stl10, .folder:
-            return DatasetRecipe(dataset: dataset, imageSize: dataset == .stl10 ? 96 : 224, stem: .imagenet, temperature: 0.1,
+            return DatasetRecipe(dataset: dataset, trainSplit: dataset == .stl10 ? .trainAndUnlabeled : .train,
+                                 imageSize: dataset == .stl10 ? 96 : 224, stem: .imagenet, temperature: 0.1,
                                  optimizer: .lars, lr: 0.3, weightDecay: 1e-6, warmupEpochs: 10)
         }
     }
@@ -56,17 +60,18 @@ public struct DatasetRecipe: Sendable, Equatable {
 
     /// The table as Markdown (the README's "Per-dataset defaults").
     public static var markdownTable: String {
-        var lines = ["| dataset | size | stem | jitter s | blur | temperature | optimizer | lr (x B/256) | weight decay | warmup epochs |",
-                     "|---|---|---|---|---|---|---|---|---|---|"]
+        var lines = ["| dataset | train split | size | stem | jitter s | blur | temperature | optimizer | lr (x B/256) | weight decay | warmup epochs |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in all {
-            lines.append("| \(r.dataset.rawValue) | \(r.imageSize) | \(r.stem.rawValue) | \(format(r.jitter)) | \(r.blur ? "on" : "off") | "
+            lines.append("| \(r.dataset.rawValue) | \(r.trainSplit) | \(r.imageSize) | \(r.stem.rawValue) | \(format(r.jitter)) | \(r.blur ? "on" : "off") | "
                 + "\(format(r.temperature)) | \(r.optimizer.rawValue) | \(format(r.lr)) | \(format(r.weightDecay)) | "
                 + "\(format(r.warmupEpochs)) |")
         }
         return lines.joined(separator: "\n")
     }
 
-    /// The table as plain text for `--help` (80 columns).
+    /// The table as plain text for `--help` (80 columns), then the train split of each dataset
+    /// (the splits that differ from the most common one are named).
     public static var helpTable: String {
         var lines = ["  dataset    size stem     jitter blur temp optimizer lr    wd     warmup"]
         for r in all {
@@ -74,6 +79,11 @@ public struct DatasetRecipe: Sendable, Equatable {
                                  pad(r.blur ? "on" : "off", 4), pad(format(r.temperature), 4), pad(r.optimizer.rawValue, 9),
                                  pad(format(r.lr), 5), pad(format(r.weightDecay), 6), format(r.warmupEpochs)].joined(separator: " "))
         }
+        let splits = all.map(\.trainSplit)
+        func uses(_ split: DatasetSplit) -> Int { splits.filter { $0 == split }.count }
+        let common = splits.max { uses($0) < uses($1) }!
+        let special = all.filter { $0.trainSplit != common }.map { "\($0.trainSplit) for \($0.dataset.rawValue)" }
+        lines.append("  --train-split: " + (special + ["\(common) for the others"]).joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 

@@ -13,7 +13,7 @@ extension TrainConfig {
         try runtime.validate(origins)
         if runtime.knnInterval > 0 && data.evaluationSplit == nil {
             throw origins.refusal("knn_interval", runtime.knnInterval,
-                                  "0: dataset \(data.dataset.rawValue) has no labelled evaluation split")
+                                  "0: dataset \(data.dataset.rawValue) has no labelled evaluation split (give it one with \(data.heldOutFlags))")
         }
     }
 

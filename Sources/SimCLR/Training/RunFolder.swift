@@ -4,7 +4,8 @@
 //     DIR/metrics.jsonl                   one JSON line per log step and per epoch
 //     DIR/tb/events.out.tfevents.*        TensorBoard scalars
 //     DIR/checkpoints/checkpoint-epochNNNN.safetensors, DIR/checkpoints/last
-//     DIR/curves.png                      loss and accuracy against step (at the end)
+//     DIR/curves.png                      loss and accuracy against step (at the end, or when stopped early)
+//     DIR/neighbors.png                   nearest training images of a few held-out images (labelled datasets)
 //     DIR/summary.json                    the end-of-run summary
 //     DIR/.lock                           held by the process training into the folder (RunFolderLock)
 
@@ -27,6 +28,7 @@ public struct RunFolder: Sendable {
     public var tensorboard: URL { url.appendingPathComponent("tb") }
     public var checkpoints: URL { url.appendingPathComponent("checkpoints") }
     public var curves: URL { url.appendingPathComponent("curves.png") }
+    public var neighbors: URL { url.appendingPathComponent("neighbors.png") }
     public var summary: URL { url.appendingPathComponent("summary.json") }
 
     /// Removes the temporary files that writers killed in mid-write left (see `AtomicFile`).

@@ -74,7 +74,12 @@ public final class Trainer {
         model = run.model
         let signals = stopsOnSignals ? StopSignals() : nil
         defer { signals?.restore() }
-        return try run.execute()
+        do {
+            return try run.execute()
+        } catch {
+            run.writeCurvesOnEarlyStop()
+            throw error
+        }
     }
 
     /// Full batches per epoch (the last partial batch is dropped); refuses a dataset smaller than a batch.

@@ -5,7 +5,7 @@
 import Foundation
 
 extension TrainingRun {
-    /// Images per forward pass of the kNN monitor.
+    /// Images per forward pass of the run's evaluations (kNN monitor, neighbours): a batch of views, at most 512.
     static func knnBatchSize(_ c: TrainConfig) -> Int { min(512, c.optimization.batchSize * c.optimization.views) }
 
     /// The run's estimate (logged); throws `TrainingError.batchDoesNotFitInMemory` when its

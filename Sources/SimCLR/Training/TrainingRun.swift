@@ -32,6 +32,8 @@ final class TrainingRun {
     var epochWindow: MetricsWindow
     var summary: TrainSummary
     var learningRate: Float = 0
+    /// The kNN monitor's bank features of the last epoch, reused by the neighbour picture.
+    var finalMonitorBank: ExtractedFeatures?
     private var dz: Tensor?
 
     /// Restores from `resume` or initialises from the seed, writes config.yaml, opens the logs
@@ -164,7 +166,7 @@ final class TrainingRun {
         summary.finalLoss = rec.loss
         summary.finalTop1 = rec.top1
         let last = epoch == config.optimization.epochs
-        if let splits = data.monitor, epoch % config.runtime.knnInterval == 0 || last,
+        if let splits = data.monitor, config.runtime.knnInterval > 0, epoch % config.runtime.knnInterval == 0 || last,
            let acc = try knnMonitor(bank: splits.bank, queries: splits.queries) {
             (rec.knnTop1, rec.knnTop5) = (acc.top1, acc.top5)
             (summary.knnTop1, summary.knnTop5) = (acc.top1, acc.top5)
@@ -180,25 +182,22 @@ final class TrainingRun {
     /// kNN accuracy (percent) of the current encoder, logged; nil when a stop signal cut it short.
     func knnMonitor(bank: any ImageDataset, queries: any ImageDataset) throws -> ClassificationAccuracy? {
         let r = config.runtime
-        guard let acc = try stoppable({
-            try KNNEvaluation.run(
-                encoder: model.encoder, bank: bank, queries: queries, augmentation: config.augmentation,
-                options: KNNOptions(k: r.knnK, temperature: r.knnTemperature), batchSize: Self.knnBatchSize(config),
-                loaderThreads: r.loaderThreads, isCancelled: knnShouldStop)
-        }) else { return nil }
-        hooks.log(String(format: "kNN (k=%d, T=%g) after epoch %d: top-1 %.2f%%, top-5 %.2f%% on %@",
-                         r.knnK, r.knnTemperature, epoch, acc.top1, acc.top5, queries.name))
+        guard let f = try stoppable({ try monitorFeatures(bank: bank, queries: queries) }) else { return nil }
+        let acc = try KNNEvaluation.run(bank: f.bank, queries: f.queries, options: KNNOptions(k: r.knnK, temperature: r.knnTemperature))
+        hooks.log(String(format: "kNN (k=%d, T=%g) after epoch %d: top-1 %.2f%%, top-5 %.2f%% %@",
+                         r.knnK, r.knnTemperature, epoch, acc.top1, acc.top5, EvaluationScope(fitted: f.bank, scored: f.queries).description))
         return acc
     }
 
     /// Writes a checkpoint (atomically) and prunes old ones.
     func checkpoint() throws {
+        try requireFiniteState()
         try events.flush()
         lastCheckpoint = try saveCheckpoint()
         summary.lastCheckpoint = lastCheckpoint?.path
     }
 
-    /// Closes the logs, writes curves.png and summary.json.
+    /// Closes the logs, writes curves.png, neighbors.png and summary.json.
     func finish() throws -> TrainSummary {
         bar?.finish()
         loader.stop()
@@ -210,6 +209,7 @@ final class TrainingRun {
         summary.dataWaitShare = summary.seconds > 0 ? loader.waitSeconds / summary.seconds : 0
         summary.completed = step >= totalSteps && summary.stoppedBy == nil
         try LineChart.writeTrainingCurves(try MetricsLog.read(folder.metrics), to: folder.curves)
+        writeNeighbors()
         try AtomicFile.write(try summary.json(), to: folder.summary)
         return summary
     }
