@@ -41,7 +41,8 @@ final class MemoryEstimateTests: XCTestCase {
         func run(budget: Int) -> Error? {
             let dir = try! makeTemporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
-            let t = MidEpochCheckpointTests.quiet(c, dir)
+            // The training images only: no labelled splits, so no kNN monitor or neighbours picture to count.
+            let t = MidEpochCheckpointTests.quiet(c, dir, data: TrainingData(train: try! c.data.open(.train, showProgress: false)))
             t.memoryBudget = { MemoryBudget(availableBytes: budget, source: "a test budget") }
             do { try t.run(); return nil } catch { return error }
         }

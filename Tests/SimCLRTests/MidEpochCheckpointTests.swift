@@ -17,8 +17,8 @@ final class MidEpochCheckpointTests: XCTestCase {
         return c
     }
 
-    static func quiet(_ c: TrainConfig, _ dir: URL) -> Trainer {
-        let t = Trainer(config: c, folder: RunFolder(dir))
+    static func quiet(_ c: TrainConfig, _ dir: URL, data: TrainingData? = nil) -> Trainer {
+        let t = Trainer(config: c, folder: RunFolder(dir), data: data)
         t.showProgress = false
         t.log = { _ in }
         return t
