@@ -15,12 +15,10 @@ import TensorCore
 ///
 /// Winograd F(4x4, 3x3) computes a 4x4 output tile from a 6x6 input tile with 36 multiplications
 /// instead of 144; oneDNN 2.6 implements it (`jit_wino_4x3`) for forward, backward-data and
-/// backward-weights on AVX-512. It measured 2.1-3.2x faster than direct for each of these
-/// convolutions at 64-512 channels (ResNet-18 width 1.0, batch 512 images, 2 threads). At 16
-/// channels (32x32, batch 512) forward took 13.3 ms against 14.5 direct, backward-weights 11.0
-/// against 12.8, but backward-data 13.7 against 11.3. Its float32 results differ from direct
-/// convolution by rounding only (the transforms add a few ulps; `WinogradTests` bounds it
-/// against float64). It needs more scratchpad: up to ~300 MiB at batch 512, width 1.0.
+/// backward-weights on AVX-512. Where it pays (forward and backward-weights from 16 channels,
+/// backward-data from 32) is a measured rule; the README's "Convolutions" gives the numbers.
+/// Its float32 results differ from direct convolution by rounding only (the transforms add a
+/// few ulps; `WinogradTests` bounds it against float64). It needs more scratchpad: up to ~300 MiB at batch 512, width 1.0.
 ///
 /// The choice is a fixed rule, not timed at run time, so that a run and its resumption compute
 /// the same bits.
