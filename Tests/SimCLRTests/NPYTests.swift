@@ -98,5 +98,11 @@ final class NPYTests: XCTestCase {
         XCTAssertThrowsError(try NPY.read(url)) { error in
             guard case NPYError.sizeMismatch(_, expected: 12, actual: 4) = error else { return XCTFail("\(error)") }
         }
+        // Found by ReaderFuzzTests: a shape whose element count overflows Int trapped.
+        try Data(NPY.header(descr: "<f4", shape: [9_999_999_999, 9_999_999_999]) + [0, 0, 0, 0]).write(to: url)
+        XCTAssertThrowsError(try NPY.read(url)) { error in
+            let m = error.localizedDescription
+            XCTAssertTrue(m.contains(url.path) && m.contains("more elements than any file can hold"), m)
+        }
     }
 }

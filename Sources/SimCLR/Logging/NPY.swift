@@ -138,7 +138,6 @@ public enum NPY {
         let header = String(decoding: bytes[headerStart..<headerStart + headerLength], as: UTF8.self)
         let (descr, fortran, shape) = try parseHeader(header, path: path)
         if fortran { throw NPYError.fortranOrder(path) }
-        let count = shape.reduce(1, *)
         let itemSize: Int
         switch descr {
         case "<f4", "<i4": itemSize = 4
@@ -146,8 +145,12 @@ public enum NPY {
         default: throw NPYError.unsupportedDType(path, descr)
         }
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart == count * itemSize else {
-            throw NPYError.sizeMismatch(path, expected: count * itemSize, actual: bytes.count - dataStart)
+        // A declared shape whose byte count overflows cannot match any file.
+        guard let count = checkedProduct(shape), let expected = checkedProduct([count, itemSize]) else {
+            throw NPYError.notNPY(path, "shape \(shape) declares more elements than any file can hold")
+        }
+        guard bytes.count - dataStart == expected else {
+            throw NPYError.sizeMismatch(path, expected: expected, actual: bytes.count - dataStart)
         }
         let values: NPYArray.Values = bytes[dataStart...].withUnsafeBytes { raw in
             switch descr {
@@ -160,6 +163,17 @@ public enum NPY {
             }
         }
         return NPYArray(shape: shape, values: values, descr: descr)
+    }
+
+    /// The product of `values`, or nil if it overflows Int.
+    static func checkedProduct(_ values: [Int]) -> Int? {
+        var product = 1
+        for v in values {
+            let (p, overflow) = product.multipliedReportingOverflow(by: v)
+            if overflow { return nil }
+            product = p
+        }
+        return product
     }
 
     /// Parses "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }".
