@@ -74,5 +74,13 @@ final class MetricsLogTests: XCTestCase {
         XCTAssertThrowsError(try MetricsLog.read(url)) { error in
             XCTAssertTrue(error.localizedDescription.contains("\(url.path):1:"), error.localizedDescription)
         }
+        // Found by ReaderFuzzTests: a step beyond Int's range trapped; fractions and negatives are refused too.
+        for step in ["99999999999999999999999", "2.5", "-3"] {
+            try Data("{\"kind\": \"step\", \"step\": \(step), \"epoch\": 1}\n".utf8).write(to: url)
+            XCTAssertThrowsError(try MetricsLog.read(url)) { error in
+                let m = error.localizedDescription
+                XCTAssertTrue(m.contains("\(url.path):1:") && m.contains("whole numbers"), m)
+            }
+        }
     }
 }

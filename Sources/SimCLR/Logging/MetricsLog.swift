@@ -112,11 +112,12 @@ public struct MetricsRecord: Equatable, Sendable {
         guard case let .string(kindText)? = json["kind"], let kind = Kind(rawValue: kindText) else {
             throw MetricsLogError.malformedLine("", line: 0, "\"kind\" must be \"step\" or \"epoch\"")
         }
-        guard let step = number("step"), let epoch = number("epoch") else {
-            throw MetricsLogError.malformedLine("", line: 0, "\"step\" and \"epoch\" must be numbers")
+        guard let stepValue = number("step"), let epochValue = number("epoch"),
+              let step = Int(exactly: stepValue), let epoch = Int(exactly: epochValue), step >= 0, epoch >= 0 else {
+            throw MetricsLogError.malformedLine("", line: 0, "\"step\" and \"epoch\" must be whole numbers >= 0")
         }
         self.init(
-            kind: kind, step: Int(step), epoch: Int(epoch), loss: number("loss"), top1: number("top1"),
+            kind: kind, step: step, epoch: epoch, loss: number("loss"), top1: number("top1"),
             top5: number("top5"), lr: number("lr"), imagesPerSecond: number("images_per_s"),
             wallTime: number("wall_time") ?? 0, elapsed: number("elapsed_s"), knnTop1: number("knn_top1"),
             knnTop5: number("knn_top5"), dataWaitSeconds: number("data_wait_s"), dataWaitShare: number("data_wait_share"))
