@@ -120,6 +120,8 @@ final class TrainConfigTests: XCTestCase {
             ("arch: resnet99\n", "run.yaml: arch: 'resnet99' is not allowed, expected resnet18, resnet34 or resnet50"),
             ("epochs: 0\n", "run.yaml: epochs: 0 is not allowed, expected an integer >= 1"),
             ("dataset: imagenet\n", "run.yaml: dataset: 'imagenet' is not allowed, expected cifar10, cifar100, stl10, folder or synthetic"),
+            // Found by ReaderFuzzTests: a fraction for an integer key (Foundation's decoder names no key).
+            ("head_out: 5e-1\n", "run.yaml: head_out: 0.5 is not allowed, expected an integer"),
         ]
         for (yaml, message) in cases {
             let layer = try ConfigLayer(yaml: yaml, file: "run.yaml", known: TrainConfig.keys)

@@ -152,10 +152,22 @@ public struct Layered<T: Codable> {
         do {
             value = try SettingsDictionary.decode(T.self, from: merged)
         } catch let error as DecodingError {
-            guard let key = error.settingKey else { throw error }
+            let defaultsMap = try SettingsDictionary.encode(defaults)
+            guard let key = error.settingKey ?? Self.firstUndecodable(merged, over: defaultsMap) else { throw error }
             throw refusal(key)
         }
         self.origins = origins
+    }
+
+    /// The first key (sorted) whose merged value alone, over `defaults`, does not decode: for
+    /// decoding errors that name no key (Foundation's JSONDecoder reports a fractional number
+    /// for an integer field without its coding path).
+    private static func firstUndecodable(_ merged: [String: Any], over defaults: [String: Any]) -> String? {
+        merged.keys.sorted().first { key in
+            var one = defaults
+            one[key] = merged[key]
+            return (try? SettingsDictionary.decode(T.self, from: one)) == nil
+        }
     }
 }
 
