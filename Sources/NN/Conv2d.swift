@@ -18,7 +18,8 @@ import TensorCore
 /// backward-weights on AVX-512. Where it pays (forward and backward-weights from 16 channels,
 /// backward-data from 32) is a measured rule; the README's "Convolutions" gives the numbers.
 /// Its float32 results differ from direct convolution by rounding only (the transforms add a
-/// few ulps; `WinogradTests` bounds it against float64). It needs more scratchpad: up to ~300 MiB at batch 512, width 1.0.
+/// few ulps; `WinogradTests` bounds it against float64). It needs more scratchpad: up to
+/// ~300 MiB at batch 512, width 1.0.
 ///
 /// The choice is a fixed rule, not timed at run time, so that a run and its resumption compute
 /// the same bits.

@@ -16,18 +16,14 @@ final class ReaderFuzzTests: XCTestCase {
     private var seed: UInt64 { UInt64(ProcessInfo.processInfo.environment["SIMCLR_FUZZ_SEED"] ?? "") ?? 1 }
     private var folder: URL!
 
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
+    override func setUpWithError() throws { folder = try makeTemporaryDirectory("fuzz") }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     /// Runs `read` on `count` mutants of `valid`; a thrown error must name `path`.
     private func fuzz(_ name: String, _ valid: [UInt8], boundaries: [Int], other: [UInt8],
                       read: (URL) throws -> Void) throws {
-        var mutator = Mutator(seed: seed &+ name.utf8.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) },
-                              boundaries: boundaries, other: other)
+        var mutator = Mutator(seed: mixSeed(seed, name.utf8.map(UInt64.init)), boundaries: boundaries, other: other)
         let url = folder.appendingPathComponent(name)
         var refused = 0
         for i in 0..<count {

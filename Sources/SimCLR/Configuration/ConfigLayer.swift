@@ -135,7 +135,8 @@ public struct Layered<T: Codable> {
     /// unknown name throws `TrainConfigError.invalid` naming its flag or file and key, with
     /// `expected(key)` as the allowed values.
     public init(defaults: T, layers: [ConfigLayer], expected: (String) -> String) throws {
-        var merged = try SettingsDictionary.encode(defaults)
+        let defaultValues = try SettingsDictionary.encode(defaults)
+        var merged = defaultValues
         var origins = ConfigOrigins(fallback: .defaults)
         for layer in layers {
             for (k, v) in layer.values {
@@ -152,8 +153,7 @@ public struct Layered<T: Codable> {
         do {
             value = try SettingsDictionary.decode(T.self, from: merged)
         } catch let error as DecodingError {
-            let defaultsMap = try SettingsDictionary.encode(defaults)
-            guard let key = error.settingKey ?? Self.firstUndecodable(merged, over: defaultsMap) else { throw error }
+            guard let key = error.settingKey ?? Self.firstUndecodable(merged, over: defaultValues) else { throw error }
             throw refusal(key)
         }
         self.origins = origins

@@ -165,17 +165,6 @@ public enum NPY {
         return NPYArray(shape: shape, values: values, descr: descr)
     }
 
-    /// The product of `values`, or nil if it overflows Int.
-    static func checkedProduct(_ values: [Int]) -> Int? {
-        var product = 1
-        for v in values {
-            let (p, overflow) = product.multipliedReportingOverflow(by: v)
-            if overflow { return nil }
-            product = p
-        }
-        return product
-    }
-
     /// Parses "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }".
     static func parseHeader(_ header: String, path: String) throws -> (String, Bool, [Int]) {
         func value(after key: String) throws -> Substring {

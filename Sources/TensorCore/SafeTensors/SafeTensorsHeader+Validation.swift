@@ -28,13 +28,7 @@ extension SafeTensorsHeader {
 
     /// Bytes of a `dtype` tensor of `shape`: product(shape) x dtype size, or nil on overflow.
     static func byteCount(_ dtype: SafeTensorsDType, _ shape: [Int]) -> Int? {
-        var bytes = dtype.byteSize
-        for d in shape {
-            let (p, overflow) = bytes.multipliedReportingOverflow(by: d)
-            if overflow { return nil }
-            bytes = p
-        }
-        return bytes
+        checkedProduct([dtype.byteSize] + shape)
     }
 
     /// Checks that `entries` tile a data section of `dataLength` bytes exactly: sorted by offset,
